@@ -1,0 +1,3 @@
+#pragma once
+// Module header: every mixer. One line per mixer.
+#include "seqmix/mixers/linear_scan_mixer.hpp"

@@ -1,0 +1,3 @@
+#pragma once
+// Module header: the SIMD layer over xsimd.
+#include "seqmix/simd/math.hpp"
