@@ -3,6 +3,7 @@
 // (xsimd's functions accept both), so a kernel's SIMD body and its scalar tail are the
 // same code. All are the numerically stable forms: no exp of an unbounded positive value.
 #include <cmath>
+#include <type_traits>
 #include <xsimd/xsimd.hpp>
 
 #include "seqmix/config.hpp"
@@ -24,21 +25,31 @@ template <class V> SEQMIX_INLINE V abs(const V& x) noexcept { return xsimd::abs(
 template <class V> SEQMIX_INLINE V softplus(const V& x) noexcept {
   return xsimd::max(x, V(0)) + xsimd::log1p(xsimd::exp(-xsimd::abs(x)));
 }
-// 1 / (1 + e^{-x}); e^{-x} may overflow to inf for x << 0, which gives the correct 0.
-template <class V> SEQMIX_INLINE V sigmoid(const V& x) noexcept { return V(1) / (V(1) + xsimd::exp(-x)); }
+// σ(x) = 1 / (1 + e^{-x}) for x >= 0 and e^x / (1 + e^x) for x < 0, from e = e^{-|x|}
+// (never overflows; accurate down to the subnormal range, so silu(-89) is not 0 in float).
+template <class V> SEQMIX_INLINE V sigmoid(const V& x) noexcept {
+  const V e = xsimd::exp(-xsimd::abs(x));
+  if constexpr (std::is_floating_point_v<V>) {
+    return (x >= V(0) ? V(1) : e) / (V(1) + e);
+  } else {
+    return xsimd::select(x >= V(0), V(1), e) / (V(1) + e);
+  }
+}
 // log σ(x) = -softplus(-x)
 template <class V> SEQMIX_INLINE V log_sigmoid(const V& x) noexcept { return -softplus(-x); }
 template <class V> SEQMIX_INLINE V silu(const V& x) noexcept { return x * sigmoid(x); }
-// log(e^a + e^b), stable for any finite a, b and for a = b = -inf.
+// log(e^a + e^b), stable for any finite a, b, for infinities (a = b = ±inf gives ±inf) and
+// NaN-propagating (a NaN in either argument gives NaN).
 template <class V> SEQMIX_INLINE V logaddexp(const V& a, const V& b) noexcept {
   const V m = xsimd::max(a, b);
   const V d = -xsimd::abs(a - b);
-  // when both are -inf, a - b is NaN; m + log1p(exp(NaN)) would poison: guard it
+  // when a = b = ±inf, a - b is NaN; m + log1p(exp(NaN)) would poison: guard it (only
+  // there, so that a NaN argument still gives NaN through d)
   const V r = m + xsimd::log1p(xsimd::exp(d));
   if constexpr (std::is_floating_point_v<V>) {
-    return std::isinf(m) && m < 0 ? m : r;
+    return a == b && std::isinf(a) ? a : r;
   } else {
-    return xsimd::select(m == V(-INFINITY), m, r);
+    return xsimd::select(a == b && xsimd::abs(a) == V(INFINITY), a, r);
   }
 }
 
@@ -48,7 +59,8 @@ template <class T, class A> SEQMIX_INLINE T reduce_max(const xsimd::batch<T, A>&
   alignas(64) T buf[xsimd::batch<T, A>::size];
   b.store_aligned(buf);
   T m = buf[0];
-  for (std::size_t i = 1; i < xsimd::batch<T, A>::size; ++i) m = buf[i] > m ? buf[i] : m;
+  // NaN in any lane gives NaN (once m is NaN, neither test below replaces it)
+  for (std::size_t i = 1; i < xsimd::batch<T, A>::size; ++i) m = (buf[i] > m || buf[i] != buf[i]) ? buf[i] : m;
   return m;
 }
 
