@@ -5,3 +5,4 @@
 #include "seqmix/simd.hpp"
 #include "seqmix/ops.hpp"
 #include "seqmix/mixers.hpp"
+#include "seqmix/compose.hpp"

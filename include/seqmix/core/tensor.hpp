@@ -135,6 +135,8 @@ template <class T> using row_cref = std::span<const T>;
 template <class T>
 class tensor {
  public:
+  using value_type = T;
+
   tensor() = default;
   explicit tensor(std::vector<index_t> shape, T fill = T(0))
       : shape_(std::move(shape)), data_(static_cast<std::size_t>(count(shape_)), fill) {}

@@ -22,8 +22,8 @@ template <class T>
 class parameters {
  public:
   // Declares a parameter (zero-filled); returns it for initialisation.
-  tensor<T>& add(const std::string& name, std::vector<index_t> shape) {
-    auto [it, fresh] = tensors_.try_emplace(name, std::move(shape));
+  tensor<T>& add(const std::string& name, std::vector<index_t> shape, T fill = T(0)) {
+    auto [it, fresh] = tensors_.try_emplace(name, std::move(shape), fill);
     if (!fresh) throw std::logic_error("parameters: '" + name + "' declared twice");
     return it->second;
   }
