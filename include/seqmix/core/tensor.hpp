@@ -166,11 +166,11 @@ class tensor {
   // Views; an empty tensor gives an absent view. Rank must match (shape_error otherwise).
   template <std::size_t R>
   tensor_view<T, R> view() {
-    return tensor_view<T, R>(empty() ? nullptr : data_.data(), extents<R>());
+    return tensor_view<T, R>(empty() ? nullptr : nonnull_data(), extents<R>());
   }
   template <std::size_t R>
   tensor_view<const T, R> view() const {
-    return tensor_view<const T, R>(empty() ? nullptr : data_.data(), extents<R>());
+    return tensor_view<const T, R>(empty() ? nullptr : const_cast<tensor*>(this)->nonnull_data(), extents<R>());
   }
   template <std::size_t R>
   tensor_view<const T, R> cview() const { return view<R>(); }
@@ -192,6 +192,13 @@ class tensor {
                         shape_to_string(std::span<const index_t>(shape_)));
     std::copy(shape_.begin(), shape_.end(), e.begin());
     return e;
+  }
+
+  // A shaped tensor with zero elements (e.g. T = 0) still gives a present (non-null) view:
+  // a null data pointer means "absent optional argument" to the ops.
+  T* nonnull_data() noexcept {
+    alignas(64) static T zero_size_sentinel[1] = {};
+    return data_.empty() ? zero_size_sentinel : data_.data();
   }
 
   std::vector<index_t> shape_;
