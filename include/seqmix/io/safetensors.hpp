@@ -136,10 +136,13 @@ inline safetensors parse_safetensors(std::span<const std::byte> file) {
       throw format_error("safetensors: tensor '" + name + "' needs dtype, shape and two data_offsets");
     stored_tensor t;
     t.type = detail::parse_dtype(name, entry["dtype"].get<std::string>());
+    // Every extent and the element count stay below 2^56, so count * dtype_size and the
+    // index_t extents cannot overflow (a zero extent must not hide a huge one either).
+    constexpr std::uint64_t max_count = std::uint64_t{1} << 56;
     std::uint64_t count = 1;
     for (const auto& d : entry["shape"]) {
       const std::uint64_t e = detail::json_uint(d, "shape of '" + name + "'");
-      if (e != 0 && count > (std::uint64_t{1} << 62) / e)
+      if (e > max_count || (e != 0 && count > max_count / e))
         throw format_error("safetensors: shape of tensor '" + name + "' overflows");
       count *= e;
       t.shape.push_back(static_cast<index_t>(e));
@@ -163,16 +166,23 @@ inline safetensors parse_safetensors(std::span<const std::byte> file) {
 }
 
 inline safetensors read_safetensors(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw format_error("safetensors: cannot read '" + path.string() + "': it is a directory");
   std::ifstream f(path, std::ios::binary);
   if (!f) throw format_error("safetensors: cannot open '" + path.string() + "'");
+  // read to the end in pieces (no size from seeking: works for pipes, never a bogus size)
   std::vector<std::byte> buf;
-  f.seekg(0, std::ios::end);
-  const auto size = f.tellg();
-  if (size < 0) throw format_error("safetensors: cannot read '" + path.string() + "'");
-  f.seekg(0);
-  buf.resize(static_cast<std::size_t>(size));
-  if (!buf.empty() && !f.read(reinterpret_cast<char*>(buf.data()), size))
-    throw format_error("safetensors: cannot read '" + path.string() + "'");
+  constexpr std::size_t piece = 1 << 20;
+  for (;;) {
+    const std::size_t old = buf.size();
+    buf.resize(old + piece);
+    f.read(reinterpret_cast<char*>(buf.data() + old), static_cast<std::streamsize>(piece));
+    const auto got = static_cast<std::size_t>(f.gcount());
+    buf.resize(old + got);
+    if (got < piece) break;
+  }
+  if (f.bad()) throw format_error("safetensors: cannot read '" + path.string() + "'");
   return parse_safetensors(buf);
 }
 
@@ -209,9 +219,19 @@ inline void write_safetensors(const std::filesystem::path& path, const safetenso
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (!f) throw format_error("safetensors: cannot write '" + tmp.string() + "'");
     f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    if (!f) throw format_error("safetensors: cannot write '" + tmp.string() + "'");
+    f.close();
+    if (!f) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      throw format_error("safetensors: cannot write '" + tmp.string() + "'");
+    }
   }
-  std::filesystem::rename(tmp, path);
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw format_error("safetensors: cannot write '" + path.string() + "'");
+  }
 }
 
 }  // namespace seqmix::io
