@@ -1,0 +1,43 @@
+#pragma once
+// The rwkv5 op: rwkv6 with a fixed log decay per head and channel.
+#include <string>
+
+#include "seqmix/core/check.hpp"
+#include "seqmix/core/options.hpp"
+#include "seqmix/core/threading.hpp"
+#include "seqmix/ops/args/rwkv5.hpp"
+#include "seqmix/reference/rwkv5.hpp"
+
+namespace seqmix {
+
+template <class T>
+detail::sequences validate(const rwkv5_args<T>& a) {
+  constexpr const char* op = "rwkv5";
+  detail::check_shape(op, "r", a.r, {-1, -1, -1, -1});
+  const index_t B = a.r.extent(0), L = a.r.extent(1), H = a.r.extent(2), K = a.r.extent(3);
+  detail::check_same_shape(op, "k", a.k, "r", a.r);
+  detail::check_shape(op, "v", a.v, {B, L, H, -1});
+  const index_t V = a.v.extent(3);
+  detail::check_shape(op, "w", a.w, {H, K});
+  detail::check_shape(op, "u", a.u, {H, K});
+  detail::check_shape(op, "o", a.o, {B, L, H, V});
+  detail::sequences seqs(op, B, L, a.cu_seqlens);
+  detail::check_optional_shape(op, "initial_state", a.initial_state, {seqs.count(), H, K, V});
+  detail::check_optional_shape(op, "final_state", a.final_state, {seqs.count(), H, K, V});
+  return seqs;
+}
+
+template <class T>
+void rwkv5(const rwkv5_args<T>& a, const run_options& opt = {}) {
+  validate(a);
+  switch (opt.kernel_form) {
+    case form::auto_:
+    case form::recurrent: break;
+    default:
+      throw option_error("rwkv5: form '" + std::string(to_string(opt.kernel_form)) +
+                         "' is not available (forms: recurrent)");
+  }
+  reference::rwkv5(a);
+}
+
+}  // namespace seqmix

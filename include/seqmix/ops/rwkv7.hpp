@@ -1,0 +1,44 @@
+#pragma once
+// The rwkv7 op: validates, then dispatches to a kernel form.
+#include <string>
+
+#include "seqmix/core/check.hpp"
+#include "seqmix/core/options.hpp"
+#include "seqmix/core/threading.hpp"
+#include "seqmix/ops/args/rwkv7.hpp"
+#include "seqmix/reference/rwkv7.hpp"
+
+namespace seqmix {
+
+template <class T>
+detail::sequences validate(const rwkv7_args<T>& a) {
+  constexpr const char* op = "rwkv7";
+  detail::check_shape(op, "r", a.r, {-1, -1, -1, -1});
+  const index_t B = a.r.extent(0), L = a.r.extent(1), H = a.r.extent(2);
+  detail::check_same_shape(op, "w", a.w, "r", a.r);
+  detail::check_same_shape(op, "k", a.k, "r", a.r);
+  detail::check_same_shape(op, "a", a.a, "r", a.r);
+  detail::check_same_shape(op, "b", a.b, "r", a.r);
+  detail::check_shape(op, "v", a.v, {B, L, H, -1});
+  const index_t K = a.r.extent(3), V = a.v.extent(3);
+  detail::check_shape(op, "o", a.o, {B, L, H, V});
+  detail::sequences seqs(op, B, L, a.cu_seqlens);
+  detail::check_optional_shape(op, "initial_state", a.initial_state, {seqs.count(), H, K, V});
+  detail::check_optional_shape(op, "final_state", a.final_state, {seqs.count(), H, K, V});
+  return seqs;
+}
+
+template <class T>
+void rwkv7(const rwkv7_args<T>& a, const run_options& opt = {}) {
+  validate(a);
+  switch (opt.kernel_form) {
+    case form::auto_:
+    case form::recurrent: break;
+    default:
+      throw option_error("rwkv7: form '" + std::string(to_string(opt.kernel_form)) +
+                         "' is not available (forms: recurrent)");
+  }
+  reference::rwkv7(a);
+}
+
+}  // namespace seqmix
