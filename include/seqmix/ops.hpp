@@ -1,3 +1,15 @@
 #pragma once
 // Module header: every op (the functional API). One line per op.
 #include "seqmix/ops/linear_scan.hpp"
+#include "seqmix/ops/long_conv.hpp"
+#include "seqmix/ops/causal_conv1d.hpp"
+#include "seqmix/ops/selective_scan.hpp"
+#include "seqmix/ops/attention.hpp"
+#include "seqmix/ops/min_gru.hpp"
+#include "seqmix/ops/min_lstm.hpp"
+#include "seqmix/ops/lru.hpp"
+#include "seqmix/ops/linear_attn.hpp"
+#include "seqmix/ops/retention.hpp"
+#include "seqmix/ops/simple_gla.hpp"
+#include "seqmix/ops/gla.hpp"
+#include "seqmix/ops/ssd.hpp"

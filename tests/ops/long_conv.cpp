@@ -1,0 +1,154 @@
+// long_conv: the reference against a hand-computed case; every form (float and double)
+// against the double reference for T in {1,2,3,100,1000,4097} and L < T, L = T, L > T;
+// history splits equal one call; threads bitwise equal; T = 0; errors.
+#include "support/testing.hpp"
+#include "seqmix/ops/long_conv.hpp"
+
+using namespace seqmix;
+using namespace seqmix::testing;
+
+namespace {
+
+template <class U>
+struct conv_case {
+  tensor<U> u, h, D, hist;
+};
+
+template <class T, class U>
+tensor<T> run_conv(const conv_case<U>& in, bool reference, const run_options& opt = {}) {
+  const auto u = cast<T>(in.u), h = cast<T>(in.h), D = cast<T>(in.D), hist = cast<T>(in.hist);
+  tensor<T> o(in.u.shape());
+  long_conv_args<T> a{u.template view<3>(), h.template view<2>(), D.template view<1>(), o.template view<3>(),
+                      hist.template view<3>()};
+  if (reference) reference::long_conv(a);
+  else long_conv(a, opt);
+  return o;
+}
+
+template <class T>
+conv_case<double> random_case(index_t B, index_t steps, index_t D, index_t L, bool skip, index_t P = -1) {
+  conv_case<double> c{random_tensor<double>({B, steps, D}), random_tensor<double>({D, L}),
+                      skip ? random_tensor<double>({D}) : tensor<double>(), tensor<double>()};
+  if (P >= 0) c.hist = random_tensor<double>({B, P, D});
+  return c;
+}
+
+// Tolerance of a form in precision T, relative to max |o|. FFT forms in fp32 carry a
+// rounding error growing like log(fft size).
+template <class T>
+double conv_tol(form f) {
+  if constexpr (std::is_same_v<T, double>) return 1e-11;
+  return f == form::direct ? 2e-5 : 5e-5;
+}
+
+constexpr form all_forms[] = {form::auto_, form::direct, form::fft, form::blocked};
+
+}  // namespace
+
+TEST_CASE("reference long_conv matches a hand-computed case", "[long_conv][reference]") {
+  // one channel, h = [1, 0.5], D = 2, u = [1, 2, 3]:
+  // o0 = 1*1 + 2*1 = 3; o1 = 2 + 0.5*1 + 4 = 6.5; o2 = 3 + 0.5*2 + 6 = 10
+  conv_case<double> c{tensor<double>({1, 3, 1}, {1, 2, 3}), tensor<double>({1, 2}, {1, 0.5}),
+                      tensor<double>({1}, {2}), {}};
+  auto o = run_conv<double>(c, true);
+  CHECK(o[0] == Approx(3.0));
+  CHECK(o[1] == Approx(6.5));
+  CHECK(o[2] == Approx(10.0));
+  // with history [5] in front: o0 = 1 + 0.5*5 + 2 = 5.5
+  c.hist = tensor<double>({1, 1, 1}, {5});
+  o = run_conv<double>(c, true);
+  CHECK(o[0] == Approx(5.5));
+  CHECK(o[1] == Approx(6.5));
+}
+
+TEMPLATE_TEST_CASE("long_conv: every form matches the double reference", "[long_conv]", float, double) {
+  for (index_t T : {1, 2, 3, 100, 1000, 4097})
+    for (int lcase = 0; lcase < 3; ++lcase) {
+      const index_t L = lcase == 0 ? std::max<index_t>(1, T / 3) : lcase == 1 ? T : T + 17;
+      const index_t D = T >= 1000 ? 5 : 37;  // D not a multiple of any SIMD width
+      const bool skip = lcase != 1;
+      auto c = random_case<TestType>(2, T, D, L, skip);
+      const auto ref = run_conv<double>(c, true);
+      for (form f : all_forms) {
+        CAPTURE(T, L, D, skip, to_string(f));
+        const auto o = run_conv<TestType>(c, false, {f, 0, 1});
+        CHECK(max_rel_error(o, ref) < conv_tol<TestType>(f));
+      }
+    }
+}
+
+TEMPLATE_TEST_CASE("long_conv: blocked form with block lengths not dividing T", "[long_conv]", float, double) {
+  auto c = random_case<TestType>(1, 300, 19, 45, true);
+  const auto ref = run_conv<double>(c, true);
+  for (int chunk : {1, 7, 64, 100, 299, 300, 1000}) {
+    CAPTURE(chunk);
+    const auto o = run_conv<TestType>(c, false, {form::blocked, chunk, 1});
+    CHECK(max_rel_error(o, ref) < conv_tol<TestType>(form::blocked));
+  }
+}
+
+TEMPLATE_TEST_CASE("long_conv: history (streaming split) equals one call", "[long_conv][split]", float, double) {
+  // the reference with history equals the reference on the whole sequence
+  const index_t B = 2, T = 230, D = 21;
+  for (index_t L : {index_t(9), index_t(230), index_t(400)})
+    for (index_t split : {index_t(0), index_t(1), index_t(100), index_t(229)}) {
+      CAPTURE(L, split);
+      auto whole = random_case<TestType>(B, T, D, L, true);
+      const auto ref = run_conv<double>(whole, true);
+      // second part: rows [split, T) with history = rows [max(0, split-(L-1)), split)
+      const index_t first = std::max<index_t>(0, split - (L - 1));
+      conv_case<double> part{tensor<double>({B, T - split, D}), whole.h, whole.D,
+                             tensor<double>({B, split - first, D})};
+      for (index_t b = 0; b < B; ++b) {
+        std::copy_n(whole.u.data() + (b * T + split) * D, (T - split) * D, part.u.data() + b * (T - split) * D);
+        std::copy_n(whole.u.data() + (b * T + first) * D, (split - first) * D,
+                    part.hist.data() + b * (split - first) * D);
+      }
+      tensor<double> want({B, T - split, D});
+      for (index_t b = 0; b < B; ++b)
+        std::copy_n(ref.data() + (b * T + split) * D, (T - split) * D, want.data() + b * (T - split) * D);
+      CHECK(max_rel_error(run_conv<double>(part, true), want) < 1e-13);
+      for (form f : all_forms) {
+        CAPTURE(to_string(f));
+        CHECK(max_rel_error(run_conv<TestType>(part, false, {f, 0, 1}), want) < conv_tol<TestType>(f));
+      }
+    }
+}
+
+TEST_CASE("long_conv: threads 1 and 2 give bitwise equal results", "[long_conv][threads]") {
+  auto c = random_case<float>(3, 333, 70, 150, true);
+  for (form f : all_forms) {
+    CAPTURE(to_string(f));
+    const auto o1 = run_conv<float>(c, false, {f, 0, 1});
+    const auto o2 = run_conv<float>(c, false, {f, 0, 2});
+    CHECK(bitwise_equal(o1, o2));
+  }
+}
+
+TEST_CASE("long_conv: T = 0 and L = 0 are valid", "[long_conv]") {
+  for (form f : all_forms) {
+    CAPTURE(to_string(f));
+    auto c = random_case<float>(2, 0, 5, 7, true);
+    CHECK(run_conv<float>(c, false, {f, 0, 1}).size() == 0);
+    // L = 0: only the skip term remains
+    auto z = random_case<float>(1, 10, 5, 0, true);
+    CHECK(max_rel_error(run_conv<float>(z, false, {f, 0, 1}), run_conv<double>(z, true)) < 1e-6);
+  }
+}
+
+TEST_CASE("long_conv rejects bad shapes and options", "[long_conv][errors]") {
+  tensor<float> u({2, 5, 3}), h({4, 7}), o({2, 5, 3}), D({2}), hist({1, 2, 3});
+  long_conv_args<float> a{u.view<3>(), h.view<2>(), {}, o.view<3>(), {}};
+  CHECK_THROWS_WITH(long_conv(a), "long_conv: argument 'h' has shape [4,7], expected [3,?]");
+  tensor<float> h3({3, 7});
+  a.h = h3.view<2>();
+  a.D = D.view<1>();
+  CHECK_THROWS_AS(long_conv(a), shape_error);
+  a.D = {};
+  a.history = hist.view<3>();
+  CHECK_THROWS_WITH(long_conv(a), "long_conv: argument 'history' has shape [1,2,3], expected [2,?,3]");
+  a.history = {};
+  CHECK_THROWS_AS(long_conv(a, {form::chunked, 0, 1}), option_error);
+  CHECK_THROWS_AS(long_conv(a, {form::blocked, -3, 1}), option_error);
+  CHECK_NOTHROW(long_conv(a, {form::blocked, 0, 1}));
+}
