@@ -13,3 +13,5 @@
 #include "seqmix/ops/simple_gla.hpp"
 #include "seqmix/ops/gla.hpp"
 #include "seqmix/ops/ssd.hpp"
+#include "seqmix/ops/delta_rule.hpp"
+#include "seqmix/ops/gated_delta_rule.hpp"
