@@ -1,0 +1,383 @@
+// attention: the reference against hand-computed cases; every form (float and double)
+// against the double reference over causal/window/FoX/ALiBi/GQA/K≠V/S>T/varlen; the
+// equivalences (GQA == repeated kv, FoX g=0 == plain, window >= T == no window, varlen ==
+// separate calls); threads bitwise; large logits; errors.
+#include "support/testing.hpp"
+#include "seqmix/ops/attention.hpp"
+
+using namespace seqmix;
+using namespace seqmix::testing;
+
+namespace {
+
+struct attn_case {
+  tensor<double> q, k, v, g, alibi;
+  std::vector<std::int64_t> cu;
+  std::optional<double> scale;
+  bool causal = true;
+  index_t window = 0;
+};
+
+struct shape {
+  index_t B = 1, T = 8, S = 8, HQ = 2, H = 2, K = 16, V = 16;
+  bool gate = false, alibi = false;
+};
+
+attn_case make_case(const shape& s, double qk_range = 1.0) {
+  attn_case c;
+  c.q = random_tensor<double>({s.B, s.T, s.HQ, s.K}, -qk_range, qk_range);
+  c.k = random_tensor<double>({s.B, s.S, s.H, s.K}, -qk_range, qk_range);
+  c.v = random_tensor<double>({s.B, s.S, s.H, s.V});
+  if (s.gate) c.g = random_tensor<double>({s.B, s.S, s.HQ}, -0.5, 0.0);
+  if (s.alibi) c.alibi = random_tensor<double>({s.HQ}, 0.0, 0.3);
+  return c;
+}
+
+// Runs the op (or the reference for `use_reference`) in precision T.
+template <class T>
+tensor<T> run_attention(const attn_case& c, const run_options& opt = {}, bool use_reference = false) {
+  const auto q = cast<T>(c.q), k = cast<T>(c.k), v = cast<T>(c.v), g = cast<T>(c.g), al = cast<T>(c.alibi);
+  tensor<T> o({c.q.extent(0), c.q.extent(1), c.q.extent(2), c.v.extent(3)});
+  attention_args<T> a;
+  a.q = q.template view<4>();
+  a.k = k.template view<4>();
+  a.v = v.template view<4>();
+  a.o = o.template view<4>();
+  a.g = g.template view<3>();
+  a.alibi_slopes = al.template view<1>();
+  a.cu_seqlens = c.cu;
+  a.scale = c.scale;
+  a.causal = c.causal;
+  a.window = c.window;
+  if (use_reference) {
+    validate(a);
+    reference::attention(a);
+  } else {
+    attention(a, opt);
+  }
+  return o;
+}
+
+tensor<double> reference_of(const attn_case& c) { return run_attention<double>(c, {}, true); }
+
+const form all_forms[] = {form::auto_, form::parallel, form::recurrent};
+
+template <class T> constexpr double attn_tol = std::is_same_v<T, float> ? 3e-5 : 1e-11;
+
+}  // namespace
+
+TEST_CASE("reference attention matches hand-computed cases", "[attention][reference]") {
+  // one head, K = V = 1, scale 1: o_0 = v_0; o_1 = (v_0 e^{q1 k0} + v_1 e^{q1 k1}) / (...)
+  attn_case c;
+  c.q = tensor<double>({1, 2, 1, 1}, {1.0, 2.0});
+  c.k = tensor<double>({1, 2, 1, 1}, {0.0, 1.0});
+  c.v = tensor<double>({1, 2, 1, 1}, {10.0, 20.0});
+  c.scale = 1.0;
+  auto o = reference_of(c);
+  const double e2 = std::exp(2.0);
+  CHECK(o[0] == Approx(10.0));
+  CHECK(o[1] == Approx((10.0 + 20.0 * e2) / (1.0 + e2)));
+  // non-causal: query 0 also sees key 1 (logit 1·1 = 1)
+  c.causal = false;
+  o = reference_of(c);
+  CHECK(o[0] == Approx((10.0 + 20.0 * std::exp(1.0)) / (1.0 + std::exp(1.0))));
+  // FoX: bias(1, 0) = g_1 = log 0.5; bias(1, 1) = 0
+  c.causal = true;
+  c.g = tensor<double>({1, 2, 1}, {std::log(0.25), std::log(0.5)});
+  o = reference_of(c);
+  CHECK(o[1] == Approx((10.0 * 0.5 + 20.0 * e2) / (0.5 + e2)));
+  // ALiBi slope 0.7: bias(1, 0) = -0.7
+  c.g = {};
+  c.alibi = tensor<double>({1}, {0.7});
+  o = reference_of(c);
+  CHECK(o[1] == Approx((10.0 * std::exp(-0.7) + 20.0 * e2) / (std::exp(-0.7) + e2)));
+  // window 1: each query sees only itself
+  c.alibi = {};
+  c.window = 1;
+  o = reference_of(c);
+  CHECK(o[0] == Approx(10.0));
+  CHECK(o[1] == Approx(20.0));
+  // cache: one query (T = 1) at position 1 of S = 2 sees both keys
+  c.window = 0;
+  c.q = tensor<double>({1, 1, 1, 1}, {2.0});
+  o = reference_of(c);
+  CHECK(o[0] == Approx((10.0 + 20.0 * e2) / (1.0 + e2)));
+}
+
+TEMPLATE_TEST_CASE("attention matches the double reference (every option, every form)", "[attention]", float,
+                   double) {
+  struct variant {
+    const char* name;
+    bool causal;
+    index_t window;
+    bool gate, alibi;
+  };
+  const variant variants[] = {{"causal", true, 0, false, false},   {"full", false, 0, false, false},
+                              {"window", true, 13, false, false},  {"full+window", false, 9, false, false},
+                              {"fox", true, 0, true, false},       {"alibi", true, 0, false, true},
+                              {"fox+alibi+window", true, 21, true, true}, {"full+fox+alibi", false, 0, true, true}};
+  for (const auto& var : variants)
+    for (index_t T : {1, 5, 70, 131})
+      for (index_t extra : {0, 37}) {
+        shape s;
+        s.T = T;
+        s.S = T + extra;
+        s.HQ = 4;
+        s.H = 2;
+        s.K = 24;
+        s.V = 40;
+        s.B = 2;
+        s.gate = var.gate;
+        s.alibi = var.alibi;
+        auto c = make_case(s);
+        c.causal = var.causal;
+        c.window = var.window;
+        const auto ref = reference_of(c);
+        for (form f : all_forms)
+          for (int threads : {1, 2}) {
+            CAPTURE(var.name, T, extra, to_string(f), threads);
+            const auto o = run_attention<TestType>(c, {f, 0, threads});
+            CHECK(max_rel_error(o, ref) < attn_tol<TestType>);
+          }
+      }
+}
+
+TEMPLATE_TEST_CASE("attention: T from 1 to 1000, tiles not dividing T", "[attention]", float, double) {
+  for (index_t T : {1, 2, 3, 15, 31, 33, 63, 64, 65, 127, 129, 255, 333, 1000}) {
+    shape s;
+    s.T = T;
+    s.S = T;
+    s.HQ = 2;
+    s.H = 1;
+    s.K = 64;
+    s.V = 64;
+    s.gate = T % 2 == 1;
+    auto c = make_case(s);
+    const auto ref = reference_of(c);
+    for (form f : {form::parallel, form::recurrent}) {
+      CAPTURE(T, to_string(f));
+      CHECK(max_rel_error(run_attention<TestType>(c, {f, 0, 2}), ref) < attn_tol<TestType>);
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("attention: odd head widths", "[attention]", float, double) {
+  for (index_t K : {1, 3, 17, 64, 130})
+    for (index_t V : {1, 5, 64, 100}) {
+      shape s;
+      s.T = 45;
+      s.S = 50;
+      s.K = K;
+      s.V = V;
+      auto c = make_case(s);
+      const auto ref = reference_of(c);
+      for (form f : all_forms) {
+        CAPTURE(K, V, to_string(f));
+        CHECK(max_rel_error(run_attention<TestType>(c, {f, 0, 1}), ref) < attn_tol<TestType>);
+      }
+    }
+}
+
+TEST_CASE("attention: GQA/MQA equals repeated kv heads", "[attention][gqa]") {
+  for (index_t H : {1, 2}) {
+    shape s;
+    s.T = 77;
+    s.S = 90;
+    s.HQ = 4;
+    s.H = H;
+    auto c = make_case(s);
+    attn_case r = c;
+    const index_t group = s.HQ / H;
+    r.k = tensor<double>({1, s.S, s.HQ, s.K});
+    r.v = tensor<double>({1, s.S, s.HQ, s.V});
+    for (index_t t = 0; t < s.S; ++t)
+      for (index_t h = 0; h < s.HQ; ++h)
+        for (index_t d = 0; d < s.K; ++d) {
+          r.k[(t * s.HQ + h) * s.K + d] = c.k[(t * H + h / group) * s.K + d];
+          r.v[(t * s.HQ + h) * s.V + d] = c.v[(t * H + h / group) * s.V + d];
+        }
+    for (form f : all_forms) {
+      CAPTURE(H, to_string(f));
+      CHECK(max_rel_error(run_attention<float>(c, {f, 0, 1}), run_attention<float>(r, {f, 0, 1})) < 1e-6);
+    }
+    CHECK(max_rel_error(reference_of(c), reference_of(r)) < 1e-14);
+  }
+}
+
+TEST_CASE("attention: FoX with g = 0 equals plain attention; window >= T equals no window",
+          "[attention]") {
+  shape s;
+  s.T = 100;
+  s.S = 100;
+  auto c = make_case(s);
+  for (form f : all_forms) {
+    CAPTURE(to_string(f));
+    const auto plain = run_attention<float>(c, {f, 0, 1});
+    attn_case z = c;
+    z.g = tensor<double>({1, s.S, s.HQ}, 0.0);
+    CHECK(max_rel_error(run_attention<float>(z, {f, 0, 1}), plain) < 1e-6);
+    attn_case w = c;
+    w.window = 100;
+    CHECK(max_rel_error(run_attention<float>(w, {f, 0, 1}), plain) < 1e-6);
+    w.window = 1000;
+    CHECK(max_rel_error(run_attention<float>(w, {f, 0, 1}), plain) < 1e-6);
+    // and a small window differs (so the check can fail)
+    w.window = 10;
+    CHECK(max_rel_error(run_attention<float>(w, {f, 0, 1}), plain) > 1e-3);
+  }
+  CHECK(max_rel_error(reference_of(c), [&] { attn_case z = c; z.g = tensor<double>({1, s.S, s.HQ}, 0.0); return reference_of(z); }()) == 0.0);
+}
+
+TEST_CASE("attention: varlen equals separate calls", "[attention][varlen]") {
+  shape s;
+  s.T = 150;
+  s.S = 150;
+  s.HQ = 2;
+  s.H = 1;
+  s.gate = true;
+  auto c = make_case(s);
+  c.cu = {0, 1, 1, 70, 150};
+  c.window = 40;
+  for (form f : all_forms)
+    for (int threads : {1, 2}) {
+      CAPTURE(to_string(f), threads);
+      const auto o = run_attention<double>(c, {f, 0, threads});
+      CHECK(max_rel_error(o, reference_of(c)) < 1e-11);
+      for (std::size_t i = 0; i + 1 < c.cu.size(); ++i) {
+        const index_t b = c.cu[i], n = c.cu[i + 1] - b;
+        if (n == 0) continue;
+        attn_case one = c;
+        one.cu.clear();
+        auto rows = [&](const tensor<double>& t, index_t width) {
+          tensor<double> r({1, n, t.extent(2), width});
+          std::copy_n(t.data() + b * t.extent(2) * width, n * t.extent(2) * width, r.data());
+          return r;
+        };
+        one.q = rows(c.q, s.K);
+        one.k = rows(c.k, s.K);
+        one.v = rows(c.v, s.V);
+        one.g = tensor<double>({1, n, s.HQ});
+        std::copy_n(c.g.data() + b * s.HQ, n * s.HQ, one.g.data());
+        const auto oo = run_attention<double>(one, {f, 0, 1});
+        for (index_t j = 0; j < oo.size(); ++j) CHECK(oo[j] == Approx(o[b * s.HQ * s.V + j]).epsilon(1e-12));
+      }
+    }
+}
+
+TEMPLATE_TEST_CASE("attention: threads give bitwise equal results", "[attention][threads]", float, double) {
+  shape s;
+  s.B = 2;
+  s.T = 300;
+  s.S = 333;
+  s.HQ = 3;
+  s.H = 1;
+  s.gate = true;
+  auto c = make_case(s);
+  for (form f : all_forms) {
+    CAPTURE(to_string(f));
+    const auto o1 = run_attention<TestType>(c, {f, 0, 1});
+    CHECK(bitwise_equal(o1, run_attention<TestType>(c, {f, 0, 2})));
+    CHECK(bitwise_equal(o1, run_attention<TestType>(c, {f, 0, 3})));
+  }
+  // decode shape: one query against a long cache (split-K)
+  shape d;
+  d.T = 1;
+  d.S = 5000;
+  d.HQ = 2;
+  d.H = 2;
+  auto dc = make_case(d);
+  for (form f : all_forms) {
+    CAPTURE(to_string(f));
+    const auto o1 = run_attention<TestType>(dc, {f, 0, 1});
+    CHECK(bitwise_equal(o1, run_attention<TestType>(dc, {f, 0, 2})));
+    CHECK(max_rel_error(o1, reference_of(dc)) < attn_tol<TestType>);
+  }
+}
+
+TEMPLATE_TEST_CASE("attention: large logits (scale·q·k ≈ 80) stay finite", "[attention]", float, double) {
+  shape s;
+  s.T = 90;
+  s.S = 90;
+  s.K = 16;
+  auto c = make_case(s, 1.0);
+  // q = k = a constant direction with |scale·q·k| = 80 on the diagonal, plus noise
+  for (auto& x : c.q.values()) x = 4.0 * (x > 0 ? 1 : -1) + 0.1 * x;
+  for (auto& x : c.k.values()) x = 5.0 * (x > 0 ? 1 : -1) + 0.1 * x;
+  c.scale = 1.0;  // |q·k| up to 16·4·5 = 320 > 80
+  const auto ref = reference_of(c);
+  for (form f : all_forms) {
+    CAPTURE(to_string(f));
+    const auto o = run_attention<TestType>(c, {f, 0, 1});
+    CHECK(all_finite(o));
+    CHECK(max_rel_error(o, ref) < attn_tol<TestType>);
+  }
+}
+
+TEST_CASE("attention: T = 0 and error paths", "[attention][errors]") {
+  tensor<float> q({1, 0, 2, 8}), k({1, 4, 2, 8}), v({1, 4, 2, 8}), o({1, 0, 2, 8});
+  attention_args<float> a;
+  a.q = q.view<4>();
+  a.k = k.view<4>();
+  a.v = v.view<4>();
+  a.o = o.view<4>();
+  CHECK_NOTHROW(attention(a));
+  tensor<float> q2({1, 5, 2, 8}), o2({1, 5, 2, 8});
+  a.q = q2.view<4>();
+  a.o = o2.view<4>();
+  CHECK_THROWS_WITH(attention(a), "attention: argument 'k' has shape [1,4,2,8], expected S >= T = 5 key positions");
+  tensor<float> k3({1, 5, 3, 8}), v3({1, 5, 3, 8});
+  a.k = k3.view<4>();
+  a.v = v3.view<4>();
+  CHECK_THROWS_AS(attention(a), shape_error);  // HQ = 2 not a multiple of H = 3
+  tensor<float> k4({1, 5, 1, 8}), v4({1, 5, 1, 4}), bad_k({1, 5, 1, 7});
+  a.k = bad_k.view<4>();
+  CHECK_THROWS_WITH(attention(a), "attention: argument 'k' has shape [1,5,1,7], expected [1,?,?,8]");
+  a.k = k4.view<4>();
+  a.v = v4.view<4>();
+  CHECK_THROWS_WITH(attention(a), "attention: argument 'o' has shape [1,5,2,8], expected [1,5,2,4]");
+  tensor<float> o4({1, 5, 2, 4}), g({1, 5, 1}), al({3});
+  a.o = o4.view<4>();
+  CHECK_NOTHROW(attention(a));
+  a.g = g.view<3>();
+  CHECK_THROWS_WITH(attention(a), "attention: argument 'g' has shape [1,5,1], expected [1,5,2]");
+  a.g = {};
+  a.alibi_slopes = al.view<1>();
+  CHECK_THROWS_AS(attention(a), shape_error);
+  a.alibi_slopes = {};
+  a.window = -1;
+  CHECK_THROWS_AS(attention(a), option_error);
+  a.window = 0;
+  CHECK_THROWS_WITH(attention(a, {form::chunked, 0, 1}),
+                    "attention: form 'chunked' is not available (forms: parallel, recurrent)");
+  std::vector<std::int64_t> cu{0, 2, 5};
+  a.cu_seqlens = cu;
+  CHECK_NOTHROW(attention(a));
+  tensor<float> k6({1, 6, 1, 8}), v6({1, 6, 1, 4});
+  a.k = k6.view<4>();
+  a.v = v6.view<4>();
+  CHECK_THROWS_AS(attention(a), shape_error);  // varlen needs S == T
+}
+
+TEST_CASE("attention: long sizes against the reference", "[attention][.long]") {
+  const index_t T = full_scale() ? 1000 : 400;
+  for (bool causal : {true, false})
+    for (index_t window : {0, 100}) {
+      shape s;
+      s.T = T;
+      s.S = T + 50;
+      s.HQ = 4;
+      s.H = 2;
+      s.K = 64;
+      s.V = 48;
+      s.gate = true;
+      s.alibi = window > 0;
+      auto c = make_case(s);
+      c.causal = causal;
+      c.window = window;
+      const auto ref = reference_of(c);
+      for (form f : all_forms) {
+        CAPTURE(causal, window, to_string(f));
+        CHECK(max_rel_error(run_attention<float>(c, {f, 0, 2}), ref) < attn_tol<float>);
+      }
+    }
+}
