@@ -82,7 +82,8 @@ TEMPLATE_TEST_CASE("rwkv4 matches the double reference", "[rwkv4]", float, doubl
 }
 
 TEMPLATE_TEST_CASE("rwkv4: k up to ±80 stays finite and exact", "[rwkv4]", float, double) {
-  const double tolerance = std::is_same_v<TestType, float> ? 2e-4 : 1e-12;
+  // float: the inputs' own rounding (k = 80 to 3.8e-6 absolute) bounds the error
+  const double tolerance = std::is_same_v<TestType, float> ? 2e-5 : 1e-12;
   const auto in = make_inputs(1, 2000, 33, 80.0);
   const auto got = call<rwkv4_op, TestType>(in, tensor<double>({1, 3, 33}));
   const auto ref = call<rwkv4_op, double>(in, tensor<double>({1, 3, 33}), {}, true);
@@ -103,7 +104,7 @@ TEST_CASE("rwkv4: T = 100000 with k up to ±80, finite and equal to the double r
   const auto ref = call<rwkv4_op, double>(in, tensor<double>({1, 3, D}), {}, true);
   CHECK(all_finite(got.o));
   CHECK(all_finite(got.state));
-  CHECK(max_rel_error(got.o, ref.o) < 1e-4);
+  CHECK(max_rel_error(got.o, ref.o) < 2e-5);
   // the state's exponent p carries the scale: a/b stays O(1)
   for (index_t d = 0; d < D; ++d) CHECK(std::abs(got.state[D + d]) < 1e30);
 }

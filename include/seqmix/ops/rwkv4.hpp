@@ -1,10 +1,12 @@
 #pragma once
 // The rwkv4 op: validates, then dispatches to a kernel form (recurrent).
+#include <algorithm>
 #include <string>
 
 #include "seqmix/core/check.hpp"
 #include "seqmix/core/options.hpp"
 #include "seqmix/core/threading.hpp"
+#include "seqmix/kernels/scan/rwkv4.hpp"
 #include "seqmix/ops/args/rwkv4.hpp"
 #include "seqmix/reference/rwkv4.hpp"
 
@@ -27,7 +29,7 @@ detail::sequences validate(const rwkv4_args<T>& a) {
 
 template <class T>
 void rwkv4(const rwkv4_args<T>& a, const run_options& opt = {}) {
-  validate(a);
+  const detail::sequences seqs = validate(a);
   switch (opt.kernel_form) {
     case form::auto_:
     case form::recurrent: break;
@@ -35,7 +37,27 @@ void rwkv4(const rwkv4_args<T>& a, const run_options& opt = {}) {
       throw option_error("rwkv4: form '" + std::string(to_string(opt.kernel_form)) +
                          "' is not available (forms: recurrent)");
   }
-  reference::rwkv4(a);
+  const index_t D = a.k.extent(2);
+  if (a.v.stride(1) != a.k.stride(1) || a.o.stride(1) != a.k.stride(1)) {  // unusual strides: the plain loops
+    reference::rwkv4(a);
+    return;
+  }
+  constexpr index_t block = 64;  // channels per work item
+  const index_t nblocks = (D + block - 1) / block;
+  parallel_for(seqs.count() * nblocks, resolve_threads(opt), [&](index_t item) {
+    const auto q = seqs[item / nblocks];
+    const index_t c0 = (item % nblocks) * block, width = std::min(block, D - c0);
+    T st[3][block];
+    for (int r = 0; r < 3; ++r)
+      for (index_t c = 0; c < width; ++c) st[r][c] = a.initial_state.empty() ? T(0) : a.initial_state(q.state, r, c0 + c);
+    if (q.length > 0)
+      kernels::rwkv4<xsimd::default_arch, T>(a.k.ptr(q.batch, q.begin) + c0, a.v.ptr(q.batch, q.begin) + c0,
+                                             a.w.data() + c0, a.u.data() + c0, a.o.ptr(q.batch, q.begin) + c0, st[0],
+                                             st[1], st[2], std::size_t(q.length), std::size_t(width), a.k.stride(1));
+    if (!a.final_state.empty())
+      for (int r = 0; r < 3; ++r)
+        for (index_t c = 0; c < width; ++c) a.final_state(q.state, r, c0 + c) = st[r][c];
+  });
 }
 
 }  // namespace seqmix
