@@ -1,0 +1,40 @@
+#pragma once
+// The ssd op (Mamba-2): validates, then maps onto the chunk engine
+// (k = B, q = C, v = dt·x, scalar log decay dt·A, scale 1, plus D x).
+#include "seqmix/ops/args/ssd.hpp"
+#include "seqmix/ops/detail/chunk_ops.hpp"
+#include "seqmix/reference/ssd.hpp"
+
+namespace seqmix {
+
+template <class T>
+detail::sequences validate(const ssd_args<T>& a) {
+  constexpr const char* op = "ssd";
+  detail::check_shape(op, "x", a.x, {-1, -1, -1, -1});
+  const index_t Bt = a.x.extent(0), L = a.x.extent(1), H = a.x.extent(2), P = a.x.extent(3);
+  detail::check_positive(op, "P (x.shape[3])", P);
+  detail::check_positive(op, "H (x.shape[2])", H);
+  detail::check_shape(op, "dt", a.dt, {Bt, L, H});
+  detail::check_shape(op, "A", a.A, {H});
+  detail::check_shape(op, "B", a.B, {Bt, L, -1, -1});
+  const index_t G = a.B.extent(2), N = a.B.extent(3);
+  detail::check_positive(op, "G (B.shape[2])", G);
+  detail::check_positive(op, "N (B.shape[3])", N);
+  detail::check_divisible(op, "H (x.shape[2])", H, G);
+  detail::check_same_shape(op, "C", a.C, "B", a.B);
+  detail::check_optional_shape(op, "D", a.D, {H});
+  detail::check_same_shape(op, "o", a.o, "x", a.x);
+  detail::sequences seqs(op, Bt, L, a.cu_seqlens);
+  detail::check_optional_shape(op, "initial_state", a.initial_state, {seqs.count(), H, P, N});
+  detail::check_optional_shape(op, "final_state", a.final_state, {seqs.count(), H, P, N});
+  return seqs;
+}
+
+template <class T>
+void ssd(const ssd_args<T>& a, const run_options& opt = {}) {
+  validate(a);
+  detail::check_chunk_form("ssd", opt);
+  reference::ssd(a);
+}
+
+}  // namespace seqmix
