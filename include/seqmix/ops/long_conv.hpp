@@ -1,10 +1,13 @@
 #pragma once
 // The long_conv op: validates, then dispatches to a kernel form (direct, fft, blocked).
+#include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "seqmix/core/check.hpp"
 #include "seqmix/core/options.hpp"
 #include "seqmix/core/threading.hpp"
+#include "seqmix/kernels/conv/long_conv.hpp"
 #include "seqmix/ops/args/long_conv.hpp"
 #include "seqmix/reference/long_conv.hpp"
 
@@ -21,10 +24,65 @@ void validate(const long_conv_args<T>& a) {
   detail::check_optional_shape(op, "history", a.history, {B, -1, D});
 }
 
+namespace detail {
+
+// Cost model of the forms (nanoseconds, one thread), calibrated with bench/hyena.cpp on
+// the 2-core AVX-512 machine (see README, section Hyena): direct costs per vector FMA, the
+// FFT forms per butterfly-element (M log2 M per transform, three transforms per pair and
+// batch entry minus the shared filter one).
+struct long_conv_costs {
+  double direct_per_fma = 0.30;
+  double fft_per_point = 0.55;      // per M·log2(M) of one vertical transform
+  double fft_per_point_big = 0.95;  // same, when the transform leaves L2 (M·2W·sizeof(T) > 1 MiB)
+  double fft_fixed = 2000;          // per pair: twiddle lookups, filter gather, setup
+};
+
+inline double fft_transform_cost(const long_conv_costs& c, std::size_t M, std::size_t elem_bytes) {
+  const double lg = M > 1 ? std::log2(double(M)) : 1.0;
+  const double per = M * elem_bytes > (std::size_t(1) << 20) ? c.fft_per_point_big : c.fft_per_point;
+  return per * double(M) * lg;
+}
+
+template <class T>
+form long_conv_pick(const kernels::conv_geometry& g, index_t B, index_t D, int chunk) {
+  constexpr index_t W = xsimd::batch<T>::size;
+  const long_conv_costs c;
+  const double blocks = double((D + W - 1) / W), pairs = std::ceil(blocks / 2);
+  // Σ_{r=rmin}^{n-1} min(r+1, Le)
+  double taps = 0;
+  {
+    const double lo = double(g.rmin), hi = double(g.n), le = double(g.Le);
+    const double knee = std::clamp(le - 1, lo, hi);  // rows r < Le-1 have r+1 taps
+    taps += (knee - lo) * (lo + knee + 1) / 2;
+    taps += (hi - knee) * le;
+  }
+  const double direct = c.direct_per_fma * double(B) * blocks * taps;
+  const std::size_t eb = 2 * W * sizeof(T);
+  const std::size_t M = kernels::long_conv_fft_size(g);
+  const double fft = pairs * (c.fft_fixed + (1 + 2 * double(B)) * fft_transform_cost(c, M, eb));
+  const index_t K = chunk > 0 ? chunk : kernels::long_conv_default_block(g);
+  const std::size_t Mb = kernels::long_conv_block_fft_size(K, g.Le);
+  const double nb = std::ceil(double(g.n) / double(K));
+  const double blocked = pairs * (c.fft_fixed + (1 + 2 * double(B) * nb) * fft_transform_cost(c, Mb, eb));
+  if (direct <= fft && direct <= blocked) return form::direct;
+  return blocked < fft ? form::blocked : form::fft;
+}
+
+}  // namespace detail
+
+// The form `auto` would run for these arguments.
+template <class T>
+form long_conv_auto_form(const long_conv_args<T>& a, const run_options& opt = {}) {
+  const index_t P = a.history.empty() ? 0 : a.history.extent(1);
+  const auto g = kernels::make_conv_geometry(P, a.u.extent(1), a.h.extent(1));
+  return detail::long_conv_pick<T>(g, a.u.extent(0), a.u.extent(2), opt.chunk);
+}
+
 template <class T>
 void long_conv(const long_conv_args<T>& a, const run_options& opt = {}) {
   validate(a);
-  switch (opt.kernel_form) {
+  form f = opt.kernel_form;
+  switch (f) {
     case form::auto_:
     case form::direct:
     case form::fft:
@@ -35,7 +93,54 @@ void long_conv(const long_conv_args<T>& a, const run_options& opt = {}) {
   }
   if (opt.chunk < 0)
     throw option_error("long_conv: chunk (block length) must be >= 0, got " + std::to_string(opt.chunk));
-  reference::long_conv(a);
+  const index_t B = a.u.extent(0), steps = a.u.extent(1), D = a.u.extent(2);
+  if (steps == 0 || B == 0 || D == 0) return;
+  const index_t P = a.history.empty() ? 0 : a.history.extent(1);
+  const auto g = kernels::make_conv_geometry(P, steps, a.h.extent(1));
+  if (f == form::auto_) f = detail::long_conv_pick<T>(g, B, D, opt.chunk);
+
+  using arch = xsimd::default_arch;
+  constexpr index_t W = xsimd::batch<T, arch>::size;
+  const kernels::conv_filter<T> filt{a.h.data(), a.h.stride(0), a.h.extent(1), a.D.empty() ? nullptr : a.D.data()};
+  auto source_of = [&](index_t b) {
+    kernels::conv_source<T> s;
+    if (P > 0) {
+      s.hist = a.history.data() + b * a.history.stride(0);
+      s.P = P;
+      s.ldh = a.history.stride(1);
+    }
+    s.u = a.u.data() + b * a.u.stride(0);
+    s.ldu = a.u.stride(1);
+    return s;
+  };
+  auto sink_of = [&](index_t b) { return kernels::conv_sink<T>{a.o.data() + b * a.o.stride(0), a.o.stride(1)}; };
+  auto block = [&](index_t k) {
+    const index_t c0 = k * W;
+    return kernels::lane_block{c0, c0 < D ? std::min(W, D - c0) : 0};
+  };
+  const index_t nblocks = (D + W - 1) / W;
+  const int threads = resolve_threads(opt);
+
+  if (f == form::direct) {
+    parallel_for(nblocks * B, threads, [&](index_t item) {
+      const index_t b = item / nblocks, k = item % nblocks;
+      kernels::long_conv_direct<arch>(filt, block(k), source_of(b), sink_of(b), g);
+    });
+    return;
+  }
+  const index_t pairs = (nblocks + 1) / 2;
+  // one item per pair (filter spectrum shared by the batch entries), or per pair and batch
+  // entry when pairs alone cannot keep the threads busy; the arithmetic is the same.
+  const bool split_batches = pairs < threads && B > 1;
+  const index_t K = f == form::blocked ? (opt.chunk > 0 ? index_t(opt.chunk) : kernels::long_conv_default_block(g)) : 0;
+  parallel_for(split_batches ? pairs * B : pairs, threads, [&](index_t item) {
+    const index_t p = split_batches ? item % pairs : item;
+    const index_t b0 = split_batches ? item / pairs : 0, nb = split_batches ? 1 : B;
+    auto src = [&](index_t bi) { return source_of(b0 + bi); };
+    auto dst = [&](index_t bi) { return sink_of(b0 + bi); };
+    if (f == form::fft) kernels::long_conv_fft<arch>(filt, block(2 * p), block(2 * p + 1), nb, src, dst, g);
+    else kernels::long_conv_blocked<arch>(filt, block(2 * p), block(2 * p + 1), nb, src, dst, g, K);
+  });
 }
 
 }  // namespace seqmix
