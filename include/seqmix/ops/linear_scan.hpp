@@ -1,8 +1,11 @@
 #pragma once
-// The linear_scan op: validates, then dispatches to a kernel form.
+// The linear_scan op: h_t = e^{g_t} ⊙ h_{t-1} + x_t, o_t = h_t. Validates, then dispatches
+// to a kernel form (recurrent, chunked two-pass over time, parallel associative scan).
 #include "seqmix/core/check.hpp"
 #include "seqmix/core/options.hpp"
+#include "seqmix/kernels/scan/sources.hpp"
 #include "seqmix/ops/args/linear_scan.hpp"
+#include "seqmix/ops/detail/scan_ops.hpp"
 #include "seqmix/reference/linear_scan.hpp"
 
 namespace seqmix {
@@ -19,16 +22,16 @@ detail::sequences validate(const linear_scan_args<T>& a) {
   return seqs;
 }
 
-template <class T>
+template <class T, class Arch = xsimd::default_arch>
 void linear_scan(const linear_scan_args<T>& a, const run_options& opt = {}) {
-  validate(a);
-  switch (opt.kernel_form) {
-    case form::auto_:
-    case form::recurrent: break;
-    default: throw option_error("linear_scan: form '" + std::string(to_string(opt.kernel_form)) +
-                                "' is not available (forms: recurrent)");
-  }
-  reference::linear_scan(a);
+  const auto seqs = validate(a);
+  detail::run_real_scan<Arch, false>(
+      "linear_scan", seqs, a.x.extent(2), opt,
+      [&](const detail::sequence_span& q) {
+        return kernels::scan::linear_scan_source<T>{a.x.ptr(q.batch, q.begin), a.x.stride(1),
+                                                    a.g.ptr(q.batch, q.begin), a.g.stride(1)};
+      },
+      a.o, a.initial_state, a.final_state);
 }
 
 }  // namespace seqmix
