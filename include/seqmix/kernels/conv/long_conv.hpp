@@ -169,12 +169,33 @@ void conv_filter_spectrum(const conv_filter<T>& f, lane_block a, lane_block b, i
                           const T* tw, T* H) {
   using B = xsimd::batch<T, Arch>;
   constexpr std::size_t W = B::size, e = 2 * W;
-  for (std::size_t k = 0; k < M; ++k) {
-    T* p = H + k * e;
-    for (std::size_t l = 0; l < W; ++l) {
-      const bool in = index_t(k) < Le;
-      p[l] = in && index_t(l) < a.count ? f.tap(a.c0 + index_t(l), index_t(k)) : T(0);
-      p[W + l] = in && index_t(l) < b.count ? f.tap(b.c0 + index_t(l), index_t(k)) : T(0);
+  // transpose taps [c][i] -> H[i][lane] (a in re, b in im), zero beyond Le and in
+  // missing lanes; the skip D joins tap 0
+  const index_t Lh = std::min(Le, f.L);
+  const T* rows[2 * W];
+  for (std::size_t l = 0; l < 2 * W; ++l) {
+    const lane_block& blk = l < W ? a : b;
+    const index_t lane = index_t(l % W);
+    rows[l] = lane < blk.count ? f.h + (blk.c0 + lane) * f.ldh : nullptr;
+  }
+  for (std::size_t l = 0; l < 2 * W; ++l)
+    if (!rows[l])
+      for (index_t k = 0; k < Lh; ++k) H[std::size_t(k) * e + l] = T(0);
+  for (index_t k0 = 0; k0 < Lh; k0 += 64) {  // 64 taps of 2W rows at a time
+    const index_t k1 = std::min(Lh, k0 + 64);
+    for (std::size_t l = 0; l < 2 * W; ++l) {
+      const T* r = rows[l];
+      if (!r) continue;
+      for (index_t k = k0; k < k1; ++k) H[std::size_t(k) * e + l] = r[k];
+    }
+  }
+  std::memset(H + std::size_t(Lh) * e, 0, sizeof(T) * (M - std::size_t(Lh)) * e);
+  if (Lh == 0 && M > 0) std::memset(H, 0, sizeof(T) * e);
+  if (Le > f.L || f.D) {  // tap 0 when L == 0, and the skip
+    for (std::size_t l = 0; l < 2 * W; ++l) {
+      const lane_block& blk = l < W ? a : b;
+      const index_t lane = index_t(l % W);
+      if (lane < blk.count) H[l] = f.tap(blk.c0 + lane, 0);
     }
   }
   fft::forward<B>(H, M, tw);
