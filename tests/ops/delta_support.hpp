@@ -9,6 +9,8 @@
 #include "support/testing.hpp"
 #include "seqmix/ops/delta_rule.hpp"
 #include "seqmix/ops/gated_delta_rule.hpp"
+#include "seqmix/reference/delta_rule.hpp"
+#include "seqmix/reference/gated_delta_rule.hpp"
 
 namespace seqmix::testing {
 
@@ -106,6 +108,7 @@ inline delta_case slice_case(const delta_case& c, index_t t0, index_t n) {
 // Every (form, chunk) configuration the ops offer.
 inline std::vector<run_options> delta_configs(int threads = 1) {
   std::vector<run_options> out{{form::recurrent, 0, threads}, {form::auto_, 0, threads}};
+  for (int C : {16, 32, 64, 128}) out.push_back({form::chunked, C, threads});
   return out;
 }
 

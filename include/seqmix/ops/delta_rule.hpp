@@ -1,10 +1,16 @@
 #pragma once
 // The delta_rule op: validates, then dispatches to a kernel form.
+#include <algorithm>
+#include <cmath>
 #include <string>
+#include <utility>
 
 #include "seqmix/core/check.hpp"
 #include "seqmix/core/options.hpp"
 #include "seqmix/core/threading.hpp"
+#include "seqmix/core/workspace.hpp"
+#include "seqmix/kernels/chunk/delta_chunked.hpp"
+#include "seqmix/kernels/chunk/delta_recurrent.hpp"
 #include "seqmix/ops/args/delta_rule.hpp"
 #include "seqmix/reference/delta_rule.hpp"
 
@@ -34,14 +40,56 @@ sequences validate_delta(const char* op, const const_view<T, 4>& q, const const_
   return seqs;
 }
 
-inline void check_delta_form(const char* op, const run_options& opt) {
+// Forms: recurrent, chunked (C in {16, 32, 64, 128}). Returns the form and chunk to run.
+// auto: recurrent for short sequences (mean length below 2C), else chunked<C>.
+inline std::pair<form, index_t> pick_delta_form(const char* op, const run_options& opt, index_t mean_length,
+                                                index_t K, index_t V) {
+  index_t C = opt.chunk;
+  if (C != 0 && C != 16 && C != 32 && C != 64 && C != 128)
+    throw option_error(std::string(op) + ": chunk size " + std::to_string(C) +
+                       " is not supported (16, 32, 64 or 128)");
+  if (C == 0) C = 64;
   switch (opt.kernel_form) {
-    case form::auto_:
-    case form::recurrent: break;
+    case form::auto_: return {mean_length >= 2 * C ? form::chunked : form::recurrent, C};
+    case form::recurrent:
+    case form::chunked: return {opt.kernel_form, C};
     default:
       throw option_error(std::string(op) + ": form '" + std::string(to_string(opt.kernel_form)) +
-                         "' is not available (forms: recurrent)");
+                         "' is not available (forms: recurrent, chunked)");
   }
+}
+
+// Runs every (sequence, head) item on the chosen kernel, threads over items. g may be
+// absent. initial_state and final_state may alias: each item reads its initial state into
+// a private buffer before anything writes its final state.
+template <class T>
+void run_delta(const char* op, const sequences& seqs, const const_view<T, 4>& q, const const_view<T, 4>& k,
+               const const_view<T, 4>& v, const const_view<T, 3>& beta, const const_view<T, 3>& g,
+               const tensor_view<T, 4>& o, const const_view<T, 4>& s0, const tensor_view<T, 4>& s1,
+               std::optional<double> scale, const run_options& opt) {
+  const index_t H = q.extent(2), K = q.extent(3), V = v.extent(3);
+  const index_t n = seqs.count();
+  const index_t mean = n > 0 ? q.extent(0) * q.extent(1) / n : 0;
+  const auto [f, C] = pick_delta_form(op, opt, mean, K, V);
+  const T sc = static_cast<T>(scale.value_or(K > 0 ? 1.0 / std::sqrt(double(K)) : 1.0));
+  parallel_for(n * H, resolve_threads(opt), [&, f = f, C = C](index_t item) {
+    const index_t s = item / H, h = item % H;
+    const auto sq = seqs[s];
+    T* S = thread_workspace(0).get<T>(static_cast<std::size_t>(std::max<index_t>(K * V, 1)));
+    if (s0.empty()) std::fill_n(S, K * V, T(0));
+    else std::copy_n(s0.ptr(sq.state, h), K * V, S);
+    if (sq.length > 0) {
+      kernels::chunk::delta_head<T> p{q.ptr(sq.batch, sq.begin, h), k.ptr(sq.batch, sq.begin, h),
+                                      v.ptr(sq.batch, sq.begin, h), beta.ptr(sq.batch, sq.begin, h),
+                                      g.empty() ? nullptr : g.ptr(sq.batch, sq.begin, h),
+                                      o.ptr(sq.batch, sq.begin, h), q.stride(1), k.stride(1), v.stride(1),
+                                      o.stride(1), beta.stride(1), g.empty() ? 0 : g.stride(1), sq.length, K, V,
+                                      sc};
+      if (f == form::chunked) kernels::chunk::delta_chunked<xsimd::default_arch, T>(p, S, C);
+      else kernels::chunk::delta_recurrent<xsimd::default_arch, T>(p, S);
+    }
+    if (!s1.empty()) std::copy_n(S, K * V, s1.ptr(sq.state, h));
+  });
 }
 
 }  // namespace detail
@@ -54,9 +102,9 @@ detail::sequences validate(const delta_rule_args<T>& a) {
 
 template <class T>
 void delta_rule(const delta_rule_args<T>& a, const run_options& opt = {}) {
-  validate(a);
-  detail::check_delta_form("delta_rule", opt);
-  reference::delta_rule(a);
+  const auto seqs = validate(a);
+  detail::run_delta<T>("delta_rule", seqs, a.q, a.k, a.v, a.beta, {}, a.o, a.initial_state, a.final_state, a.scale,
+                       opt);
 }
 
 }  // namespace seqmix

@@ -16,9 +16,9 @@ detail::sequences validate(const gated_delta_rule_args<T>& a) {
 
 template <class T>
 void gated_delta_rule(const gated_delta_rule_args<T>& a, const run_options& opt = {}) {
-  validate(a);
-  detail::check_delta_form("gated_delta_rule", opt);
-  reference::gated_delta_rule(a);
+  const auto seqs = validate(a);
+  detail::run_delta<T>("gated_delta_rule", seqs, a.q, a.k, a.v, a.beta, a.g, a.o, a.initial_state, a.final_state,
+                       a.scale, opt);
 }
 
 }  // namespace seqmix

@@ -36,7 +36,7 @@ double delta_flops(const Args& a) {
          double(a.v.extent(3));
 }
 
-SEQMIX_REGISTER_OP(make_entry("delta_rule", delta_inputs, "scale (1/sqrt K)", {form::recurrent},
+SEQMIX_REGISTER_OP(make_entry("delta_rule", delta_inputs, "scale (1/sqrt K)", {form::recurrent, form::chunked},
                               [](auto& in, const run_options& opt) {
                                 using T = typename std::remove_reference_t<decltype(in)>::value_type;
                                 delta_rule_args<T> a;
@@ -46,7 +46,7 @@ SEQMIX_REGISTER_OP(make_entry("delta_rule", delta_inputs, "scale (1/sqrt K)", {f
                                                         double(a.q.extent(0) * a.q.extent(1))};
                               }));
 
-SEQMIX_REGISTER_OP(make_entry("gated_delta_rule", gated_inputs, "scale (1/sqrt K)", {form::recurrent},
+SEQMIX_REGISTER_OP(make_entry("gated_delta_rule", gated_inputs, "scale (1/sqrt K)", {form::recurrent, form::chunked},
                               [](auto& in, const run_options& opt) {
                                 using T = typename std::remove_reference_t<decltype(in)>::value_type;
                                 gated_delta_rule_args<T> a;

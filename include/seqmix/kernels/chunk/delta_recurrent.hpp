@@ -1,0 +1,143 @@
+#pragma once
+// The recurrent form of the delta rule: one k_tᵀS and one rank-1 update per step, SIMD
+// across the value columns of S.
+//
+// Two things make it fast on a CPU:
+// - Column blocks: the columns of S evolve independently (k_tᵀS, the update and S_tᵀq_t
+//   all act column by column), so S is processed in blocks of NB SIMD widths (K × 32 floats
+//   = 16 KiB for K = 128), each resident in L1 for the whole sequence.
+// - One fused pass per step with three FMAs per element: with the decay kept aside as a
+//   scalar, S_t = c_t R_t, the update is R_t = R_{t-1} + k_t d_tᵀ with
+//   d_t = β_t (v_t / c_t - k_tᵀR_{t-1}); the same pass forms S_tᵀq_t and k_{t+1}ᵀR_t for
+//   the next step. log c_t is the running sum of g; when it leaves [-16, 16] the pass folds
+//   it into R (R ← c·R + k dᵀ, c = 1), so 1/c_t ≤ e^16 and no exp of an unbounded positive
+//   number is taken.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include <xsimd/xsimd.hpp>
+
+#include "seqmix/config.hpp"
+#include "seqmix/core/workspace.hpp"
+#include "seqmix/kernels/chunk/delta_types.hpp"
+#include "seqmix/simd/math.hpp"
+
+namespace seqmix::kernels::chunk {
+
+namespace detail {
+
+// One step over a column block (NB batches wide) of R, K rows, row stride NB batches:
+//   R_i ← a·R_i + k_i d (Scale) or R_i + k_i d;  oacc = Σ q_i R_i;  nacc = Σ kn_i R_i.
+template <class B, int NB, bool Scale>
+SEQMIX_INLINE void delta_fused_pass(typename B::value_type* SEQMIX_RESTRICT R, index_t K,
+                                    const typename B::value_type* SEQMIX_RESTRICT k,
+                                    const typename B::value_type* SEQMIX_RESTRICT q,
+                                    const typename B::value_type* SEQMIX_RESTRICT kn, typename B::value_type a,
+                                    const B* d, B* oacc, B* nacc) noexcept {
+  constexpr std::size_t W = B::size;
+  B o[NB], n[NB];
+  for (int j = 0; j < NB; ++j) o[j] = n[j] = B(0);
+  const B av(a);
+  for (index_t i = 0; i < K; ++i) {
+    const B ki(k[i]), qi(q[i]), ni(kn[i]);
+    typename B::value_type* row = R + i * NB * W;
+    for (int j = 0; j < NB; ++j) {
+      B r = B::load_aligned(row + j * W);
+      if constexpr (Scale) r = xsimd::fma(ki, d[j], av * r);
+      else r = xsimd::fma(ki, d[j], r);
+      r.store_aligned(row + j * W);
+      o[j] = xsimd::fma(qi, r, o[j]);
+      n[j] = xsimd::fma(ni, r, n[j]);
+    }
+  }
+  for (int j = 0; j < NB; ++j) {
+    oacc[j] = o[j];
+    nacc[j] = n[j];
+  }
+}
+
+}  // namespace detail
+
+// Runs the head's L steps; S is its K×V state (row-major), read at the start and
+// overwritten with the final state. Uses thread_workspace(1).
+template <class Arch, class T>
+void delta_recurrent(const delta_head<T>& p, T* S) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr std::size_t W = B::size;
+  constexpr int NB = 2;
+  constexpr index_t BW = NB * W;
+  constexpr T bound = T(16);
+  const index_t K = p.K, V = p.V;
+  if (K == 0 || V == 0 || p.L == 0) {
+    if (V > 0)  // o is S_tᵀq = 0 when K == 0
+      for (index_t t = 0; t < p.L; ++t) std::fill_n(p.o + t * p.ld_o, V, T(0));
+    return;
+  }
+  T* R = seqmix::thread_workspace(1).get<T>(static_cast<std::size_t>(K * BW));
+  for (index_t c0 = 0; c0 < V; c0 += BW) {
+    const index_t w = std::min<index_t>(BW, V - c0);  // columns in this block
+    // load the block, zero padded
+    for (index_t i = 0; i < K; ++i) {
+      T* row = R + i * BW;
+      std::memcpy(row, S + i * V + c0, sizeof(T) * w);
+      std::fill(row + w, row + BW, T(0));
+    }
+    auto load_cols = [&](const T* src, B* dst) {
+      for (int j = 0; j < NB; ++j) {
+        const index_t off = j * index_t(W);
+        if (off + index_t(W) <= w) dst[j] = B::load_unaligned(src + off);
+        else if (off < w) dst[j] = simd::load_partial<B>(src + off, std::size_t(w - off));
+        else dst[j] = B(0);
+      }
+    };
+    auto store_cols = [&](const B* src, T* dst) {
+      for (int j = 0; j < NB; ++j) {
+        const index_t off = j * index_t(W);
+        if (off + index_t(W) <= w) src[j].store_unaligned(dst + off);
+        else if (off < w) simd::store_partial(src[j], dst + off, std::size_t(w - off));
+      }
+    };
+    // acc = k_0ᵀ R
+    B acc[NB], oacc[NB], d[NB], vv[NB];
+    for (int j = 0; j < NB; ++j) acc[j] = B(0);
+    for (index_t i = 0; i < K; ++i) {
+      const B ki(p.k[i]);
+      for (int j = 0; j < NB; ++j) acc[j] = xsimd::fma(ki, B::load_aligned(R + i * BW + j * W), acc[j]);
+    }
+    T lc = 0;  // log c: S = e^{lc} R
+    for (index_t t = 0; t < p.L; ++t) {
+      const T* kt = p.k + t * p.ld_k;
+      const T* qt = p.q + t * p.ld_q;
+      const T* kn = t + 1 < p.L ? kt + p.ld_k : kt;
+      const T bt = p.beta[t * p.ld_b];
+      const T lnew = lc + (p.g ? p.g[t * p.ld_g] : T(0));
+      load_cols(p.v + t * p.ld_v + c0, vv);
+      T cout;
+      if (lnew >= -bound && lnew <= bound) {
+        // R_t = R_{t-1} + k (β (v/c - acc))ᵀ
+        const T inv = lnew == T(0) ? T(1) : std::exp(-lnew);
+        for (int j = 0; j < NB; ++j) d[j] = bt * xsimd::fms(vv[j], B(inv), acc[j]);
+        detail::delta_fused_pass<B, NB, false>(R, K, kt, qt, kn, T(1), d, oacc, acc);
+        lc = lnew;
+        cout = lnew == T(0) ? T(1) : std::exp(lnew);
+      } else {
+        // fold the decay into R: R_t = S_t = c R_{t-1} + k (β (v - c acc))ᵀ
+        const T c = std::exp(lnew);
+        for (int j = 0; j < NB; ++j) d[j] = bt * xsimd::fnma(B(c), acc[j], vv[j]);
+        detail::delta_fused_pass<B, NB, true>(R, K, kt, qt, kn, c, d, oacc, acc);
+        lc = 0;
+        cout = 1;
+      }
+      const B so(p.scale * cout);
+      for (int j = 0; j < NB; ++j) oacc[j] *= so;
+      store_cols(oacc, p.o + t * p.ld_o + c0);
+    }
+    // S = e^{lc} R
+    const T c = std::exp(lc);
+    for (index_t i = 0; i < K; ++i)
+      for (index_t j = 0; j < w; ++j) S[i * V + c0 + j] = c * R[i * BW + j];
+  }
+}
+
+}  // namespace seqmix::kernels::chunk
