@@ -1,5 +1,7 @@
 #pragma once
 // The gla op: validates, then dispatches to a form of the chunk engine.
+#include <cmath>
+
 #include "seqmix/ops/args/gla.hpp"
 #include "seqmix/ops/detail/chunk_ops.hpp"
 #include "seqmix/reference/gla.hpp"
@@ -16,9 +18,19 @@ detail::sequences validate(const gla_args<T>& a) {
 
 template <class T>
 void gla(const gla_args<T>& a, const run_options& opt = {}) {
-  validate(a);
+  const auto seqs = validate(a);
   detail::check_chunk_form("gla", opt);
-  reference::gla(a);
+  const index_t H = a.q.extent(2), K = a.q.extent(3), V = a.v.extent(3);
+  const T scale = a.scale ? T(*a.scale) : T(1) / std::sqrt(T(K));
+  detail::run_chunk_op<kernels::chunk::decay_kind::vector, T>(
+      seqs, H, K, V, 0, 0, a.initial_state, a.final_state, false, opt,
+      [&](kernels::chunk::problem<T>& p, const detail::sequence_span& sq, index_t h, T*) {
+        detail::bind_qkvo(p, a.q, a.k, a.v, a.o, sq, h);
+        p.scale = scale;
+        p.g = a.g.ptr(sq.batch, sq.begin, h);
+        p.ldg = a.g.stride(1);
+      },
+      [](const auto&, const auto&, index_t, T*) {});
 }
 
 }  // namespace seqmix

@@ -1,5 +1,7 @@
 #pragma once
 // The retention op: validates, then dispatches to a form of the chunk engine.
+#include <cmath>
+
 #include "seqmix/ops/args/retention.hpp"
 #include "seqmix/ops/detail/chunk_ops.hpp"
 #include "seqmix/reference/retention.hpp"
@@ -16,9 +18,18 @@ detail::sequences validate(const retention_args<T>& a) {
 
 template <class T>
 void retention(const retention_args<T>& a, const run_options& opt = {}) {
-  validate(a);
+  const auto seqs = validate(a);
   detail::check_chunk_form("retention", opt);
-  reference::retention(a);
+  const index_t H = a.q.extent(2), K = a.q.extent(3), V = a.v.extent(3);
+  const T scale = a.scale ? T(*a.scale) : T(1) / std::sqrt(T(K));
+  detail::run_chunk_op<kernels::chunk::decay_kind::scalar, T>(
+      seqs, H, K, V, 0, 0, a.initial_state, a.final_state, false, opt,
+      [&](kernels::chunk::problem<T>& p, const detail::sequence_span& sq, index_t h, T*) {
+        detail::bind_qkvo(p, a.q, a.k, a.v, a.o, sq, h);
+        p.scale = scale;
+        p.g_const = T(retention_log_decay(h));
+      },
+      [](const auto&, const auto&, index_t, T*) {});
 }
 
 }  // namespace seqmix

@@ -1,0 +1,495 @@
+#pragma once
+// The chunked linear-attention engine: one head of
+//   S_t = Diag(α_t) S_{t-1} + k_t v_tᵀ,   o_t = S_tᵀ (scale · q_t)
+// for decay none (α = 1), scalar (α_t = e^{g_t}, one per step) or vector (α_t = e^{g_t},
+// g_t ∈ R^K), in three forms:
+//   recurrent  one SIMD rank-1 update per step (vectorised across V),
+//   chunked    per chunk of C steps: intra-chunk work as block GEMMs (Eigen), one state
+//              update per chunk, gates as cumulative log sums re-based at the chunk start,
+//   parallel   the chunked algorithm with one chunk of T steps (masked quadratic form).
+// Options other ops reuse:
+//   v_scale   v_t is multiplied by v_scale[t·ldvs] (Mamba-2 SSD: v = dt·x),
+//   u         vector decay only: the RWKV-5/6 readout o_t = (S_{t-1} + Diag(u) k_t v_tᵀ)ᵀ (scale·q_t)
+//             (strictly causal + bonus), with the same state recurrence.
+// Entry points: `run_head<D, Arch>(problem, form, chunk)` (serial) and
+// `run_head_two_pass<D, Arch>(problem, chunk, threads)` (one head, chunks over threads);
+// `run_heads` threads over independent heads and picks between them. Results are bitwise
+// identical for any thread count: the serial chunked form does exactly the arithmetic of the
+// two-pass form (each chunk's state increment dS computed from zero, then S = α⊙S + dS).
+//
+// Vector-decay stability (GLA): the intra-chunk score is A[t,s] = Σ_k q_t,k k_s,k e^{b_t,k − b_s,k}
+// with b the in-chunk cumulative log gate. Rows are split into sub-blocks of 16 steps; with
+// R_i = b at the first row of sub-block i:
+//  - off-diagonal sub-blocks (s in an earlier sub-block j ending at e_j):
+//    e^{b_t − b_s} = e^{b_t − R_i} · e^{R_i − b_{e_j}} · e^{b_{e_j} − b_s}, every factor <= 1,
+//    so one GEMM of (Q ⊙ e^{b − R_i}) against (K ⊙ e^{b_{e_j} − b}) ⊙ e^{R_i − b_{e_j}};
+//  - diagonal sub-blocks: the factorisation e^{b_t − R_i} · e^{R_i − b_s} has a factor >= 1
+//    bounded by e^{span} (span = the sub-block's largest total log decay); when span <= 40 it
+//    is a GEMM (no overflow, no underflow of the paired factor), otherwise the scores are
+//    computed elementwise with exp(b_t − b_s) <= 1 (g = -20 per step takes this path).
+//  When the whole chunk's span is <= 40 the chunk is one sub-block (one GEMM).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include <xsimd/xsimd.hpp>
+
+#include "seqmix/core/options.hpp"
+#include "seqmix/core/tensor.hpp"
+#include "seqmix/core/threading.hpp"
+#include "seqmix/core/workspace.hpp"
+#include "seqmix/kernels/chunk/common.hpp"
+
+namespace seqmix::kernels::chunk {
+
+enum class decay_kind { none, scalar, vector };
+
+// One head of one sequence. Rows are time steps `ld*` elements apart.
+template <class T>
+struct problem {
+  index_t steps = 0, K = 0, V = 0;
+  const T* q = nullptr;
+  index_t ldq = 0;
+  const T* k = nullptr;
+  index_t ldk = 0;
+  const T* v = nullptr;
+  index_t ldv = 0;
+  T* o = nullptr;
+  index_t ldo = 0;
+  const T* g = nullptr;  // scalar: g[t·ldg]; vector: K values at g + t·ldg
+  index_t ldg = 0;
+  T g_const = 0;  // scalar decay used when g == nullptr (retention)
+  const T* v_scale = nullptr;
+  index_t ldvs = 0;
+  const T* u = nullptr;  // [K] bonus (vector decay only); nullptr: plain readout
+  T scale = 1;
+  T* state = nullptr;  // K×V row-major, in/out
+};
+
+inline constexpr index_t default_chunk = 64;
+inline constexpr index_t sub_block = 16;
+
+namespace detail {
+
+template <class T>
+constexpr T span_limit = T(40);
+
+template <class T>
+SEQMIX_INLINE T gate_at(const problem<T>& p, index_t t) noexcept {
+  return p.g ? p.g[t * p.ldg] : p.g_const;
+}
+
+// y[i] = exp(x[i]) for n values.
+template <class Arch, class T>
+SEQMIX_INLINE void exp_n(T* SEQMIX_RESTRICT y, const T* SEQMIX_RESTRICT x, index_t n) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  index_t i = 0;
+  for (; i + index_t(B::size) <= n; i += B::size) xsimd::exp(B::load_unaligned(x + i)).store_unaligned(y + i);
+  for (; i < n; ++i) y[i] = std::exp(x[i]);
+}
+
+// y[i] = x[i] · exp(a[i] − c[i]) for n values (c may be nullptr: 0).
+template <class Arch, class T>
+SEQMIX_INLINE void mul_exp_diff(T* SEQMIX_RESTRICT y, const T* x, const T* a, const T* c, index_t n) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  index_t i = 0;
+  if (c) {
+    for (; i + index_t(B::size) <= n; i += B::size)
+      (B::load_unaligned(x + i) * xsimd::exp(B::load_unaligned(a + i) - B::load_unaligned(c + i))).store_unaligned(y + i);
+    for (; i < n; ++i) y[i] = x[i] * std::exp(a[i] - c[i]);
+  } else {
+    for (; i + index_t(B::size) <= n; i += B::size)
+      (B::load_unaligned(x + i) * xsimd::exp(B::load_unaligned(a + i))).store_unaligned(y + i);
+    for (; i < n; ++i) y[i] = x[i] * std::exp(a[i]);
+  }
+}
+
+// S = Diag(dec) S + dS (dec: K values; nullptr means 1) — the one state update both the
+// serial and the two-pass chunked forms use.
+template <class Arch, class T>
+void apply_update(T* SEQMIX_RESTRICT S, const T* SEQMIX_RESTRICT dS, const T* dec, index_t K, index_t V) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  for (index_t i = 0; i < K; ++i) {
+    T* s = S + i * V;
+    const T* d = dS + i * V;
+    index_t j = 0;
+    if (dec) {
+      const B a(dec[i]);
+      for (; j + index_t(B::size) <= V; j += B::size)
+        xsimd::fma(a, B::load_unaligned(s + j), B::load_unaligned(d + j)).store_unaligned(s + j);
+      for (; j < V; ++j) s[j] = std::fma(dec[i], s[j], d[j]);
+    } else {
+      for (; j + index_t(B::size) <= V; j += B::size)
+        (B::load_unaligned(s + j) + B::load_unaligned(d + j)).store_unaligned(s + j);
+      for (; j < V; ++j) s[j] = s[j] + d[j];
+    }
+  }
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------
+// recurrent form
+// ---------------------------------------------------------------------------------------
+
+namespace detail {
+
+// One step on columns [j, j + NB·W) of S (NB batches), v/o/S rows contiguous.
+template <decay_kind D, int NB, bool Bonus, class Arch, class T>
+SEQMIX_INLINE void step_block(T* SEQMIX_RESTRICT S, const T* SEQMIX_RESTRICT qs, const T* SEQMIX_RESTRICT kk,
+                              const T* SEQMIX_RESTRICT a, T as, const T* SEQMIX_RESTRICT v, T* SEQMIX_RESTRICT o,
+                              T bonus, index_t K, index_t V, index_t j) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  constexpr index_t W = B::size;
+  B vb[NB], acc[NB];
+  for (int n = 0; n < NB; ++n) {
+    vb[n] = B::load_unaligned(v + j + n * W);
+    acc[n] = Bonus ? vb[n] * B(bonus) : B(T(0));
+  }
+  const B asb(as);
+  for (index_t i = 0; i < K; ++i) {
+    T* srow = S + i * V + j;
+    const B ki(kk[i]), qi(qs[i]);
+    B ai;
+    if constexpr (D == decay_kind::vector) ai = B(a[i]);
+    else ai = asb;
+    for (int n = 0; n < NB; ++n) {
+      B s = B::load_unaligned(srow + n * W);
+      if constexpr (Bonus) acc[n] = xsimd::fma(qi, s, acc[n]);
+      if constexpr (D == decay_kind::none) s = xsimd::fma(ki, vb[n], s);
+      else s = xsimd::fma(ai, s, ki * vb[n]);
+      if constexpr (!Bonus) acc[n] = xsimd::fma(qi, s, acc[n]);
+      s.store_unaligned(srow + n * W);
+    }
+  }
+  for (int n = 0; n < NB; ++n) acc[n].store_unaligned(o + j + n * W);
+}
+
+template <decay_kind D, bool Bonus, class Arch, class T>
+void recurrent_impl(const problem<T>& p) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr index_t W = B::size;
+  const index_t K = p.K, V = p.V;
+  T* ws = thread_workspace(0).template get<T>(4 * K + 2 * V + 64);
+  T *qs = ws, *kk = ws + K, *a = ws + 2 * K, *gb = ws + 3 * K, *vv = ws + 4 * K, *ob = vv + V;
+  T* S = p.state;
+  for (index_t t = 0; t < p.steps; ++t) {
+    const T* q = p.q + t * p.ldq;
+    const T* k = p.k + t * p.ldk;
+    const T* v = p.v + t * p.ldv;
+    const T vs = p.v_scale ? p.v_scale[t * p.ldvs] : T(1);
+    for (index_t i = 0; i < K; ++i) {
+      qs[i] = p.scale * q[i];
+      kk[i] = k[i] * vs;
+    }
+    T as = 1;
+    if constexpr (D == decay_kind::vector) {
+      std::memcpy(gb, p.g + t * p.ldg, sizeof(T) * K);
+      exp_n<Arch>(a, gb, K);
+    } else if constexpr (D == decay_kind::scalar) {
+      as = std::exp(gate_at(p, t));
+    }
+    T bonus = 0;
+    if constexpr (Bonus)
+      for (index_t i = 0; i < K; ++i) bonus += qs[i] * p.u[i] * kk[i];
+    T* o = p.o + t * p.ldo;
+    // v and o through small contiguous buffers when V has a tail (keeps one code path)
+    index_t j = 0;
+    for (; j + 4 * W <= V; j += 4 * W) step_block<D, 4, Bonus, Arch>(S, qs, kk, a, as, v, o, bonus, K, V, j);
+    for (; j + W <= V; j += W) step_block<D, 1, Bonus, Arch>(S, qs, kk, a, as, v, o, bonus, K, V, j);
+    for (; j < V; ++j) {  // scalar tail: the same arithmetic
+      T acc = Bonus ? bonus * v[j] : T(0);
+      for (index_t i = 0; i < K; ++i) {
+        T s = S[i * V + j];
+        if constexpr (Bonus) acc = std::fma(qs[i], s, acc);
+        if constexpr (D == decay_kind::none) s = std::fma(kk[i], v[j], s);
+        else s = std::fma(D == decay_kind::vector ? a[i] : as, s, kk[i] * v[j]);
+        if constexpr (!Bonus) acc = std::fma(qs[i], s, acc);
+        S[i * V + j] = s;
+      }
+      o[j] = acc;
+    }
+    (void)vv;
+    (void)ob;
+  }
+}
+
+}  // namespace detail
+
+template <decay_kind D, class Arch = xsimd::default_arch, class T>
+void recurrent(const problem<T>& p) {
+  if constexpr (D == decay_kind::vector) {
+    if (p.u) return detail::recurrent_impl<D, true, Arch>(p);
+  }
+  detail::recurrent_impl<D, false, Arch>(p);
+}
+
+// ---------------------------------------------------------------------------------------
+// chunked form
+// ---------------------------------------------------------------------------------------
+
+namespace detail {
+
+// Scratch of one chunk of up to C rows.
+template <class T>
+struct chunk_buffers {
+  T *Q, *Kc, *Vc, *b, *Qh, *Kt, *Kh, *O, *A, *vec;
+  static std::size_t size(index_t C, index_t K, index_t V) {
+    return std::size_t(6 * C * K + K + 2 * C * V + C * C + 4 * K + 64);
+  }
+  chunk_buffers(T* p, index_t C, index_t K, index_t V) {
+    Q = p;
+    Kc = Q + C * K;
+    Vc = Kc + C * K;
+    b = Vc + C * V;  // (C+1)·K: row 0 is the zero row (b_{-1}), rows 1.. are b_0..b_{C-1}
+    Qh = b + (C + 1) * K;
+    Kt = Qh + C * K;
+    Kh = Kt + C * K;
+    O = Kh + C * K;
+    A = O + C * V;
+    vec = A + C * C;
+  }
+};
+
+// Loads rows [t0, t0+c): Q·scale, K, V·v_scale, and the cumulative log gate.
+template <decay_kind D, class Arch, class T>
+void load_chunk(const problem<T>& p, index_t t0, index_t c, chunk_buffers<T>& w) {
+  const index_t K = p.K, V = p.V;
+  for (index_t r = 0; r < c; ++r) {
+    const T* q = p.q + (t0 + r) * p.ldq;
+    for (index_t i = 0; i < K; ++i) w.Q[r * K + i] = q[i] * p.scale;
+  }
+  load_rows(w.Kc, p.k + t0 * p.ldk, c, K, p.ldk);
+  load_rows(w.Vc, p.v + t0 * p.ldv, c, V, p.ldv);
+  if (p.v_scale)
+    for (index_t r = 0; r < c; ++r) {
+      const T s = p.v_scale[(t0 + r) * p.ldvs];
+      for (index_t j = 0; j < V; ++j) w.Vc[r * V + j] *= s;
+    }
+  if constexpr (D == decay_kind::vector) {
+    std::fill_n(w.b, K, T(0));
+    cumsum_vector_gate(w.b + K, p.g + t0 * p.ldg, c, K, p.ldg);
+  } else if constexpr (D == decay_kind::scalar) {
+    w.b[0] = 0;
+    T acc = 0;
+    for (index_t r = 0; r < c; ++r) w.b[r + 1] = acc += gate_at(p, t0 + r);
+  }
+}
+
+// The intra-chunk score matrix A [c×c] (row stride c), lower triangular (strictly lower
+// plus the u-bonus diagonal when p.u), for vector decay. See the header comment.
+template <class Arch, class T>
+void intra_vector(const problem<T>& p, index_t c, chunk_buffers<T>& w) {
+  const index_t K = p.K;
+  const bool strict = p.u != nullptr;
+  const T* bs = w.b + K;                    // b_s, row s
+  const T* bq = strict ? w.b : w.b + K;     // the q-side exponent row t (b_{t-1} or b_t)
+  T* A = w.A;
+  const T lim = span_limit<T>;
+  // whole-chunk span: R = bq_0, smallest b at the last row
+  T span = 0;
+  for (index_t i = 0; i < K; ++i) span = std::max(span, bq[i] - bs[(c - 1) * K + i]);
+  const index_t sub = span <= lim ? c : std::min(sub_block, c);
+  // K̂ rows: K_s ⊙ e^{b_{e_j} − b_s} with e_j the last row of s's sub-block (off-diagonal use)
+  if (sub < c)
+    for (index_t s = 0; s < c; ++s) {
+      const index_t e = std::min(c, (s / sub + 1) * sub) - 1;
+      mul_exp_diff<Arch>(w.Kh + s * K, w.Kc + s * K, bs + e * K, bs + s * K, K);
+    }
+  T* wv = w.vec;
+  for (index_t f = 0; f < c; f += sub) {
+    const index_t len = std::min(sub, c - f);
+    const T* R = bq + f * K;
+    // Q̂ rows: Q_t ⊙ e^{bq_t − R} (<= 1)
+    for (index_t t = f; t < f + len; ++t) mul_exp_diff<Arch>(w.Qh + t * K, w.Q + t * K, bq + t * K, R, K);
+    if (f > 0) {  // off-diagonal: K̃ rows s < f = K̂_s ⊙ e^{R − b_{e_j}}
+      for (index_t j0 = 0; j0 < f; j0 += sub) {
+        const index_t e = j0 + sub - 1;
+        for (index_t i = 0; i < K; ++i) wv[i] = std::exp(R[i] - bs[e * K + i]);
+        for (index_t s = j0; s <= e; ++s)
+          for (index_t i = 0; i < K; ++i) w.Kt[s * K + i] = w.Kh[s * K + i] * wv[i];
+      }
+      gemm<false, true>(len, f, K, w.Qh + f * K, K, w.Kt, K, A + f * c, c);
+    }
+    // diagonal sub-block
+    T dspan = 0;
+    for (index_t i = 0; i < K; ++i) dspan = std::max(dspan, R[i] - bs[(f + len - 1) * K + i]);
+    T* Ad = A + f * c + f;
+    if (dspan <= lim) {
+      for (index_t s = f; s < f + len; ++s) mul_exp_diff<Arch>(w.Kt + s * K, w.Kc + s * K, R, bs + s * K, K);
+      gemm<false, true>(len, len, K, w.Qh + f * K, K, w.Kt + f * K, K, Ad, c);
+    } else {
+      for (index_t t = f; t < f + len; ++t)
+        for (index_t s = f; s <= t; ++s) {
+          T acc = 0;
+          for (index_t i = 0; i < K; ++i)
+            acc += w.Q[t * K + i] * w.Kc[s * K + i] * std::exp(bq[t * K + i] - bs[s * K + i]);
+          Ad[(t - f) * c + (s - f)] = acc;
+        }
+    }
+    // mask: zero above the diagonal (and the diagonal itself when strict, replaced by the bonus)
+    for (index_t t = f; t < f + len; ++t) {
+      T* row = A + t * c;
+      const index_t from = strict ? t : t + 1;
+      std::fill(row + from, row + c, T(0));
+      if (strict) {
+        T acc = 0;
+        for (index_t i = 0; i < K; ++i) acc += w.Q[t * K + i] * p.u[i] * w.Kc[t * K + i];
+        row[t] = acc;
+      }
+    }
+  }
+}
+
+// One chunk: rows [t0, t0+c). With S_in: writes the outputs (inter-chunk term from S_in plus
+// the intra-chunk term). With dS: dS = Σ_s (k_s ⊙ e^{b_last − b_s}) v_sᵀ and dec = e^{b_last}
+// (vector: K values; scalar: K copies; none: dec untouched).
+template <decay_kind D, class Arch, class T>
+void process_chunk(const problem<T>& p, index_t t0, index_t c, index_t C, const T* S_in, bool want_out, T* dS,
+                   T* dec, T* scratch) {
+  const index_t K = p.K, V = p.V;
+  chunk_buffers<T> w(scratch, C, K, V);
+  load_chunk<D, Arch>(p, t0, c, w);
+  const bool strict = D == decay_kind::vector && p.u != nullptr;
+  if (want_out) {
+    // inter-chunk: O = (Q ⊙ e^{bq}) S_in
+    const T* Qd = w.Q;
+    if constexpr (D == decay_kind::vector) {
+      const T* bq = strict ? w.b : w.b + K;
+      for (index_t t = 0; t < c; ++t) mul_exp_diff<Arch>(w.Qh + t * K, w.Q + t * K, bq + t * K, (const T*)nullptr, K);
+      Qd = w.Qh;
+    } else if constexpr (D == decay_kind::scalar) {
+      for (index_t t = 0; t < c; ++t) {
+        const T e = std::exp(w.b[t + 1]);
+        for (index_t i = 0; i < K; ++i) w.Qh[t * K + i] = w.Q[t * K + i] * e;
+      }
+      Qd = w.Qh;
+    }
+    gemm<false, false>(c, V, K, Qd, K, S_in, V, w.O, V);
+    // intra-chunk scores
+    if constexpr (D == decay_kind::vector) {
+      intra_vector<Arch>(p, c, w);
+    } else {
+      gemm<false, true>(c, c, K, w.Q, K, w.Kc, K, w.A, c);
+      for (index_t t = 0; t < c; ++t) {
+        T* row = w.A + t * c;
+        if constexpr (D == decay_kind::scalar) {
+          const T bt = w.b[t + 1];
+          for (index_t s = 0; s <= t; ++s) row[s] *= std::exp(bt - w.b[s + 1]);
+        }
+        std::fill(row + t + 1, row + c, T(0));
+      }
+    }
+    gemm<false, false>(c, V, c, w.A, c, w.Vc, V, w.O, V, T(1), true);
+    store_rows(p.o + t0 * p.ldo, w.O, c, V, p.ldo);
+  }
+  if (dS) {
+    const T* Kd = w.Kc;
+    if constexpr (D == decay_kind::vector) {
+      const T* last = w.b + c * K;
+      for (index_t s = 0; s < c; ++s) mul_exp_diff<Arch>(w.Kt + s * K, w.Kc + s * K, last, w.b + (s + 1) * K, K);
+      Kd = w.Kt;
+      exp_n<Arch>(dec, last, K);
+    } else if constexpr (D == decay_kind::scalar) {
+      const T last = w.b[c];
+      for (index_t s = 0; s < c; ++s) {
+        const T e = std::exp(last - w.b[s + 1]);
+        for (index_t i = 0; i < K; ++i) w.Kt[s * K + i] = w.Kc[s * K + i] * e;
+      }
+      Kd = w.Kt;
+      std::fill_n(dec, K, std::exp(last));
+    }
+    gemm<true, false>(K, V, c, Kd, K, w.Vc, V, dS, V);
+  }
+}
+
+}  // namespace detail
+
+// Serial chunked form (chunk C; the parallel form is C = steps).
+template <decay_kind D, class Arch = xsimd::default_arch, class T>
+void chunked(const problem<T>& p, index_t C) {
+  if (p.steps <= 0) return;
+  const index_t K = p.K, V = p.V;
+  const std::size_t bufs = detail::chunk_buffers<T>::size(C, K, V);
+  T* mem = thread_workspace(0).template get<T>(bufs + std::size_t(K * V + K + 16));
+  T *dS = mem + bufs, *dec = dS + K * V;
+  for (index_t t0 = 0; t0 < p.steps; t0 += C) {
+    const index_t c = std::min(C, p.steps - t0);
+    detail::process_chunk<D, Arch>(p, t0, c, C, p.state, true, dS, dec, mem);
+    detail::apply_update<Arch>(p.state, dS, D == decay_kind::none ? (const T*)nullptr : dec, K, V);
+  }
+}
+
+// One head with its chunks spread over threads: (1) every chunk's dS and decay in parallel,
+// (2) the chunk-boundary states by a serial scan, (3) every chunk's outputs in parallel.
+template <decay_kind D, class Arch = xsimd::default_arch, class T>
+void chunked_two_pass(const problem<T>& p, index_t C, int threads) {
+  if (p.steps <= 0) return;
+  const index_t K = p.K, V = p.V, n = (p.steps + C - 1) / C;
+  // per chunk: the state entering it (K·V) and its dS (K·V), dec (K)
+  T* mem = thread_workspace(2).template get<T>(std::size_t(n * (2 * K * V + K) + 16));
+  T *Sin = mem, *dSs = mem + n * K * V, *decs = dSs + n * K * V;
+  parallel_for(n, threads, [&](index_t ci) {
+    const index_t t0 = ci * C, c = std::min(C, p.steps - t0);
+    T* scratch = thread_workspace(0).template get<T>(detail::chunk_buffers<T>::size(C, K, V));
+    detail::process_chunk<D, Arch>(p, t0, c, C, (const T*)nullptr, false, dSs + ci * K * V, decs + ci * K, scratch);
+  });
+  for (index_t ci = 0; ci < n; ++ci) {
+    std::memcpy(Sin + ci * K * V, p.state, sizeof(T) * K * V);
+    detail::apply_update<Arch>(p.state, dSs + ci * K * V, D == decay_kind::none ? (const T*)nullptr : decs + ci * K,
+                               K, V);
+  }
+  parallel_for(n, threads, [&](index_t ci) {
+    const index_t t0 = ci * C, c = std::min(C, p.steps - t0);
+    T* scratch = thread_workspace(0).template get<T>(detail::chunk_buffers<T>::size(C, K, V));
+    detail::process_chunk<D, Arch>(p, t0, c, C, (const T*)(Sin + ci * K * V), true, (T*)nullptr, (T*)nullptr, scratch);
+  });
+}
+
+// The form `auto` picks for a head of `steps` steps.
+inline form pick_form(index_t steps, index_t K, index_t V) {
+  if (steps <= 16) return form::recurrent;
+  return form::chunked;
+}
+
+// Runs one head in the requested form (auto resolved by pick_form), serially.
+template <decay_kind D, class Arch = xsimd::default_arch, class T>
+void run_head(const problem<T>& p, form f, index_t C) {
+  if (f == form::auto_) f = pick_form(p.steps, p.K, p.V);
+  switch (f) {
+    case form::recurrent: recurrent<D, Arch>(p); break;
+    case form::parallel: chunked<D, Arch>(p, std::max<index_t>(p.steps, 1)); break;
+    default: chunked<D, Arch>(p, C > 0 ? C : default_chunk); break;
+  }
+}
+
+// Workspace slots: the engine uses 0 (chunk scratch) and 2 (two-pass chunk states); callers
+// may use 1 and 3 for per-item buffers.
+// Runs `items` independent heads. setup(item) returns the problem of that item (it may use
+// thread_workspace(1) or (3) for per-item buffers); finish(item, problem) runs after it. Heads are
+// spread over threads; when there are fewer heads than threads and the form is chunked, each
+// head's chunks are spread over threads instead (two-pass; same results bitwise).
+template <decay_kind D, class Arch = xsimd::default_arch, class Setup, class Finish>
+void run_heads(index_t items, index_t steps, index_t K, index_t V, const run_options& opt, int threads, Setup&& setup,
+               Finish&& finish) {
+  // auto is resolved per head from its own length (so packed and separate calls agree)
+  const form f = opt.kernel_form;
+  const index_t C = opt.chunk > 0 ? opt.chunk : default_chunk;
+  const bool chunky = f == form::chunked || (f == form::auto_ && pick_form(steps, K, V) == form::chunked);
+  if (chunky && items < threads && threads > 1 && steps > C) {
+    for (index_t it = 0; it < items; ++it) {
+      auto p = setup(it);
+      if (f == form::chunked || pick_form(p.steps, p.K, p.V) == form::chunked) chunked_two_pass<D, Arch>(p, C, threads);
+      else run_head<D, Arch>(p, f, C);
+      finish(it, p);
+    }
+    return;
+  }
+  parallel_for(items, threads, [&](index_t it) {
+    auto p = setup(it);
+    run_head<D, Arch>(p, f, C);
+    finish(it, p);
+  });
+}
+
+}  // namespace seqmix::kernels::chunk
