@@ -1,0 +1,46 @@
+# Runs the real seqmix-run binary (exit codes from the process, not in-process):
+#   cmake -DEXE=path/to/seqmix-run -DIN=vector.safetensors -DWORK=dir -P cli.cmake
+file(REMOVE_RECURSE "${WORK}")
+file(MAKE_DIRECTORY "${WORK}")
+
+function(expect_run want_rc)
+  execute_process(COMMAND "${EXE}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc STREQUAL "${want_rc}")
+    message(FATAL_ERROR "seqmix-run ${ARGN}: exit ${rc}, expected ${want_rc}\nstdout: ${out}\nstderr: ${err}")
+  endif()
+  set(last_out "${out}" PARENT_SCOPE)
+  set(last_err "${err}" PARENT_SCOPE)
+endfunction()
+
+expect_run(0 --help)
+if(NOT last_out MATCHES "usage: seqmix-run")
+  message(FATAL_ERROR "--help: no usage text")
+endif()
+expect_run(0 --list)
+if(NOT last_out MATCHES "linear_scan")
+  message(FATAL_ERROR "--list does not name linear_scan")
+endif()
+
+expect_run(0 linear_scan "${IN}" "${WORK}/out.safetensors" --threads 2 --repeat 2)
+if(NOT EXISTS "${WORK}/out.safetensors")
+  message(FATAL_ERROR "no OUT file after a successful run")
+endif()
+if(NOT last_out MATCHES "^median_ms=[0-9.]+ gflops=[0-9.]+ tokens_per_s=[0-9.]+\n$")
+  message(FATAL_ERROR "--repeat report: '${last_out}'")
+endif()
+
+# errors: exit 2, one line on stderr, no OUT
+foreach(case "no_such_op;${IN}" "linear_scan;${WORK}/missing.safetensors" "linear_scan;${IN};--threads;0"
+             "linear_scan;${IN};--form;bogus" "linear_scan;${IN};--dtype;f16")
+  list(POP_FRONT case op in)
+  expect_run(2 ${op} ${in} "${WORK}/bad.safetensors" ${case})
+  string(REGEX MATCHALL "\n" lines "${last_err}")
+  list(LENGTH lines n)
+  if(NOT n EQUAL 1 OR NOT last_err MATCHES "^seqmix-run: ")
+    message(FATAL_ERROR "expected one stderr line, got: '${last_err}'")
+  endif()
+  if(EXISTS "${WORK}/bad.safetensors")
+    message(FATAL_ERROR "an OUT file was written for bad input")
+  endif()
+endforeach()
+message(STATUS "seqmix-run CLI: all checks passed")
