@@ -57,11 +57,13 @@ struct selective_scan_plan {
   }
   index_t width(index_t blk) const { return std::min(lanes, per_group - (blk % blocks_per_group) * lanes); }
 
-  // Kernel arguments of block `blk` of sequence `q`; At: [N][lanes] scratch, filled here.
+  // Kernel arguments of block `blk` of sequence `q`; At: [N][lanes] scratch, filled here
+  // with A·log2(e) (the kernel computes decays as powers of 2).
   kernels::selective_scan_block<T> block(const sequence_span& q, index_t blk, T* At) const {
     const index_t c0 = first_channel(blk), w = width(blk), g = blk / blocks_per_group;
+    const T log2e = static_cast<T>(1.4426950408889634073599246810019);
     for (index_t n = 0; n < N; ++n)
-      for (index_t j = 0; j < lanes; ++j) At[n * lanes + j] = j < w ? a.A(c0 + j, n) : T(0);
+      for (index_t j = 0; j < lanes; ++j) At[n * lanes + j] = j < w ? a.A(c0 + j, n) * log2e : T(0);
     kernels::selective_scan_block<T> p;
     p.x = a.x.ptr(q.batch, q.begin) + c0;
     p.dt = a.dt.ptr(q.batch, q.begin) + c0;

@@ -13,7 +13,9 @@
 // two-pass chunked form, `summarize` (from a zero state, no outputs, also returns ΣΔ so the
 // span's decay is e^{A ΣΔ}).
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <type_traits>
 
 #include <xsimd/xsimd.hpp>
@@ -33,7 +35,7 @@ struct selective_scan_block {
   T* o;                  // row stride ld_o
   const T* B;            // the group's row, stride ld_bc_b
   const T* C;            // stride ld_bc_c
-  const T* At;           // [N][lanes] (lane j = channel c0 + j)
+  const T* At;           // [N][lanes]: A·log2(e) (lane j = channel c0 + j), see decay()
   const T* Dskip;        // [width] or null
   const T* dt_bias;      // [width] or null
   std::ptrdiff_t ld, ld_dt, ld_z, ld_o, ld_b, ld_c;
@@ -53,6 +55,36 @@ template <class V, class T>
 SEQMIX_INLINE void store(T* p, const V& v) noexcept {
   if constexpr (std::is_arithmetic_v<V>) *p = v;
   else v.store_unaligned(p);
+}
+
+// e^{Δ A} = 2^{Δ A log2 e} for Δ A <= 0, with a2 = A log2 e pre-scaled. Float batches (the
+// hot path: one per state element and step) use a short exp2: u clamped to >= -125 (the
+// result is then ~2e-38 instead of 0), 2^u = 2^k · p(u - k) with p of degree 6 (least-squares
+// fit on [-1/2, 1/2], relative error 2e-8), the scaling an integer add to the exponent bits.
+// NaN propagates. Everything else (double, scalar tails) uses xsimd's exp2.
+template <class V>
+struct is_float_batch : std::false_type {};
+template <class A>
+struct is_float_batch<xsimd::batch<float, A>> : std::true_type {};
+
+template <class V>
+SEQMIX_INLINE V decay(const V& delta, const V& a2) noexcept {
+  if constexpr (is_float_batch<V>::value) {
+    using I = xsimd::batch<std::int32_t, typename V::arch_type>;
+    const V u = xsimd::max(V(-125.0f), delta * a2);  // max(c, NaN) is NaN
+    const V k = xsimd::nearbyint(u);
+    const V f = u - k;
+    V p = xsimd::fma(V(1.533758477307856e-4f), f, V(1.3399870367720723e-3f));
+    p = xsimd::fma(p, f, V(9.618519805371761e-3f));
+    p = xsimd::fma(p, f, V(5.550329014658928e-2f));
+    p = xsimd::fma(p, f, V(2.4022646248340607e-1f));
+    p = xsimd::fma(p, f, V(6.931471824645996e-1f));
+    p = xsimd::fma(p, f, V(1.0f));
+    const I bits = xsimd::bitwise_cast<I>(p) + (xsimd::to_int(k) << 23);
+    return xsimd::bitwise_cast<V>(bits);
+  } else {
+    return xsimd::exp2(delta * a2);
+  }
 }
 
 // Steps [t0, t1) for `lanes`-wide V (or one scalar channel: V = T, pointers offset by the
@@ -82,16 +114,16 @@ SEQMIX_INLINE void span(const selective_scan_block<T>& p, std::size_t c, index_t
     if constexpr (NC > 0) {
 #pragma GCC unroll 32
       for (std::size_t n = 0; n < N; n += 2) {
-        const V a0 = simd::exp(delta * load<V>(At + n * hs));
+        const V a0 = decay(delta, load<V>(At + n * hs));
         hreg[n] = xsimd::fma(a0, hreg[n], dx * V(Bt[n]));
         if constexpr (Out) y0 = xsimd::fma(V(Ct[n]), hreg[n], y0);
-        const V a1 = simd::exp(delta * load<V>(At + (n + 1) * hs));
+        const V a1 = decay(delta, load<V>(At + (n + 1) * hs));
         hreg[n + 1] = xsimd::fma(a1, hreg[n + 1], dx * V(Bt[n + 1]));
         if constexpr (Out) y1 = xsimd::fma(V(Ct[n + 1]), hreg[n + 1], y1);
       }
     } else {
       for (std::size_t n = 0; n < N; ++n) {
-        const V a = simd::exp(delta * load<V>(At + n * hs));
+        const V a = decay(delta, load<V>(At + n * hs));
         const V h = xsimd::fma(a, load<V>(hbuf + n * hs + c), dx * V(Bt[n]));
         store<V>(hbuf + n * hs + c, h);
         if constexpr (Out) y0 = xsimd::fma(V(Ct[n]), h, y0);
@@ -144,14 +176,14 @@ void selective_scan_summarize(const selective_scan_block<T>& p, index_t t0, inde
   ss_detail::dispatch<Arch, false, true>(p, t0, t1, h, dsum);
 }
 
-// state h[N][lanes] <- e^{A ΣΔ} ⊙ h + hloc (applying a chunk's summary), for `width` lanes.
+// state h[N][lanes] <- e^{A ΣΔ} ⊙ h + hloc (At pre-scaled by log2 e) (applying a chunk's summary), for `width` lanes.
 template <class Arch = xsimd::default_arch, class T>
 void selective_scan_apply(const T* At, const T* hloc, const T* dsum, T* h, std::size_t N,
                           std::size_t width) noexcept {
   constexpr std::size_t L = xsimd::batch<T, Arch>::size;
   for (std::size_t n = 0; n < N; ++n)
     for (std::size_t c = 0; c < width; ++c)
-      h[n * L + c] = std::exp(At[n * L + c] * dsum[c]) * h[n * L + c] + hloc[n * L + c];
+      h[n * L + c] = std::exp2(At[n * L + c] * dsum[c]) * h[n * L + c] + hloc[n * L + c];
 }
 
 }  // namespace seqmix::kernels
