@@ -1,0 +1,79 @@
+#pragma once
+// Pieces shared by the attention kernels: the problem of one (sequence, query head), the
+// fast exp2 of the online softmax, visibility rules.
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+
+#include <xsimd/xsimd.hpp>
+
+#include "seqmix/config.hpp"
+#include "seqmix/core/tensor.hpp"
+
+namespace seqmix::kernels::attention {
+
+inline constexpr double log2e = 1.4426950408889634;
+
+// 2^x for x <= 0 (x = -inf gives 0; results below 2^-126 flush to 0). float: a degree-5
+// minimax polynomial on [-1/2, 1/2] and the exponent bits (relative error 2.5e-7, 12
+// vector ops); double: xsimd's exp2.
+template <class V>
+SEQMIX_INLINE V exp2_nonpos(const V& x) noexcept {
+  using T = typename V::value_type;
+  if constexpr (std::is_same_v<T, float>) {
+    const V xc = xsimd::max(x, V(-127.0f));
+    const V n = xsimd::nearbyint(xc);
+    const V f = xc - n;
+    V p = V(1.340043695780e-03f);
+    p = xsimd::fma(p, f, V(9.676041930214e-03f));
+    p = xsimd::fma(p, f, V(5.550327202229e-02f));
+    p = xsimd::fma(p, f, V(2.402210726522e-01f));
+    p = xsimd::fma(p, f, V(6.931472067162e-01f));
+    p = xsimd::fma(p, f, V(1.000000075514e+00f));
+    using I = xsimd::batch<std::int32_t, typename V::arch_type>;
+    const I e = (xsimd::to_int(n) + I(127)) << 23;
+    return p * xsimd::bitwise_cast<V>(e);
+  } else {
+    return xsimd::exp2(x);
+  }
+}
+
+inline float exp2_nonpos(float x) noexcept { return x < -127.0f ? 0.0f : std::exp2(x); }
+inline double exp2_nonpos(double x) noexcept { return std::exp2(x); }
+
+// Visible key positions [lo, hi] of the query at position p (hi < lo: none).
+struct visibility {
+  bool causal = true;
+  index_t window = 0;  // 0: none
+  index_t keys = 0;    // S of the sequence
+  index_t lo(index_t p) const noexcept { return window > 0 ? std::max<index_t>(0, p - window + 1) : 0; }
+  index_t hi(index_t p) const noexcept {
+    if (causal) return std::min(p, keys - 1);
+    return window > 0 ? std::min<index_t>(keys - 1, p + window - 1) : keys - 1;
+  }
+};
+
+// One attention head of one sequence: query rows t (positions t + keys - queries) against
+// key rows s. Pointers address row 0; rows are `ld*` elements apart; features contiguous.
+template <class T>
+struct head_problem {
+  const T* q = nullptr;
+  index_t ldq = 0;
+  const T* k = nullptr;
+  index_t ldk = 0;
+  const T* v = nullptr;
+  index_t ldv = 0;
+  T* o = nullptr;
+  index_t ldo = 0;
+  index_t queries = 0, K = 0, V = 0;
+  visibility vis;
+  double scale = 1;          // scale of q·k (natural-log units)
+  const double* cum = nullptr;  // optional [keys]: Σ_{j<=x} g_j (FoX)
+  double slope = 0;          // ALiBi slope
+  bool has_bias() const noexcept { return cum != nullptr || slope != 0; }
+  // b(x) with bias(p, s) = b(p) - b(s) for s <= p and b(s) - b(p) for s > p.
+  double b(index_t x) const noexcept { return (cum ? cum[x] : 0.0) - slope * double(x); }
+  index_t offset() const noexcept { return vis.keys - queries; }
+};
+
+}  // namespace seqmix::kernels::attention
