@@ -42,15 +42,16 @@ void lru(const lru_args<T>& a, const run_options& opt = {}) {
   const index_t D = a.x_re.extent(2), nseq = seqs.count(), steps = a.x_re.extent(1);
   const int threads = resolve_threads(opt);
   const form f = detail::scan_form("lru", opt, nseq, D, steps);
-  // λ (re, im) and γ per channel, in double, once per call
-  T* coef = thread_workspace(0).template get<T>(3 * D);
-  for (index_t d = 0; d < D; ++d) {
-    const double r = std::exp(-std::exp(double(a.nu_log(d)))), th = std::exp(double(a.theta_log(d)));
-    coef[d] = T(r * std::cos(th));
-    coef[D + d] = T(r * std::sin(th));
-    coef[2 * D + d] = T(std::sqrt(-std::expm1(-2.0 * std::exp(double(a.nu_log(d))))));
-  }
-  const auto make_src = [&](const detail::sequence_span& q) {
+  // λ (re, im) and γ per channel [c0, c1), in double, into coef[0..3D) (absolute channel index)
+  const auto make_coef = [&](T* coef, index_t c0, index_t c1) {
+    for (index_t d = c0; d < c1; ++d) {
+      const double r = std::exp(-std::exp(double(a.nu_log(d)))), th = std::exp(double(a.theta_log(d)));
+      coef[d] = T(r * std::cos(th));
+      coef[D + d] = T(r * std::sin(th));
+      coef[2 * D + d] = T(std::sqrt(-std::expm1(-2.0 * std::exp(double(a.nu_log(d))))));
+    }
+  };
+  const auto make_src = [&](const detail::sequence_span& q, const T* coef) {
     return ks::lru_source<T>{a.x_re.ptr(q.batch, q.begin), a.x_re.stride(1), a.x_im.ptr(q.batch, q.begin),
                              a.x_im.stride(1), coef, coef + D, coef + 2 * D};
   };
@@ -101,8 +102,11 @@ void lru(const lru_args<T>& a, const run_options& opt = {}) {
             h[D + d] = ar * hi + ai * hr + m[D + d];
           }
         }
-      } task{make_src(q), a.o.ptr(q.batch, q.begin), ldo, D, a.nu_log, a.theta_log};
-      T* h = thread_workspace(2).template get<T>(2 * D);
+      };
+      // workspace slot 2 of this thread: state (2D) then λ, γ (3D)
+      T* h = thread_workspace(2).template get<T>(5 * D);
+      make_coef(h + 2 * D, 0, D);
+      const task_t task{make_src(q, h + 2 * D), a.o.ptr(q.batch, q.begin), ldo, D, a.nu_log, a.theta_log};
       load_state(h, q.state, 0, D);
       ks::two_pass(task, q.length, chunk, threads, h);
       save_state(h, q.state, 0, D);
@@ -115,14 +119,15 @@ void lru(const lru_args<T>& a, const run_options& opt = {}) {
     const auto q = seqs[item / tiles];
     const index_t c0 = (item % tiles) * tw, c1 = std::min(D, c0 + tw);
     if (c0 >= c1) return;
-    T* h = thread_workspace(2).template get<T>(2 * D);
+    T* h = thread_workspace(2).template get<T>(5 * D);  // state (2D), λ and γ (3D)
+    make_coef(h + 2 * D, c0, c1);
     load_state(h, q.state, c0, c1);
     T* out = a.o.ptr(q.batch, q.begin);
     if (f == form::recurrent) {
-      ks::complex_recurrent<Arch>(make_src(q), out, ldo, h, h + D, q.length, c0, c1);
+      ks::complex_recurrent<Arch>(make_src(q, h + 2 * D), out, ldo, h, h + D, q.length, c0, c1);
     } else {
       T* w = thread_workspace(3).template get<T>(ks::complex_associative_workspace<Arch, T>());
-      ks::complex_associative<Arch>(make_src(q), out, ldo, h, h + D, q.length, c0, c1, w);
+      ks::complex_associative<Arch>(make_src(q, h + 2 * D), out, ldo, h, h + D, q.length, c0, c1, w);
     }
     save_state(h, q.state, c0, c1);
   });

@@ -1,0 +1,126 @@
+#pragma once
+// HGRN (Qin et al. 2023, "Hierarchically Gated Recurrent Neural Network for Sequence
+// Modeling"), as flash-linear-attention's `HGRNAttention` layer:
+//   i = x W_iᵀ, f = σ(x W_fᵀ), g = x W_gᵀ                  i_proj/f_proj/g_proj.weight [d_inner, d_model]
+//   forget gate with lower bound: λ = lb + (1 - lb) ⊙ f     lower_bound [d_inner]
+//   h_t = λ_t ⊙ h_{t-1} + silu(i_t) ⊙ (1 - λ_t)             (linear_scan op, g = log λ)
+//   o = RMSNorm(h) ⊙ g_norm.weight ⊙ silu(g)                 g_norm.weight [d_inner], eps norm_eps
+//   y = o W_oᵀ                                              o_proj.weight [d_model, d_inner]
+// The lower bound is a per-layer quantity of the HGRN model (softmax-cumsum of the model's
+// `lower_bounds` over layers; 0 for the first layer); here it is the layer's own parameter
+// `lower_bound`, zeros by default. Initialisation as fla: xavier_uniform with gain 2^-2.5
+// for the projections, ones for the norm weight.
+#include <cmath>
+#include <random>
+
+#include "seqmix/kernels/scan/common.hpp"
+#include "seqmix/mixers/min_gru.hpp"  // detail:: Eigen maps
+#include "seqmix/ops/linear_scan.hpp"
+
+namespace seqmix::mixers {
+
+struct hgrn_config {
+  std::size_t d_model = 64;
+  double expand_ratio = 1.0;  // d_inner = round(d_model * expand_ratio)
+  double norm_eps = 1e-5;
+  unsigned seed = 0;
+};
+
+template <class T>
+class hgrn {
+ public:
+  using value_type = T;
+  struct state_type {
+    tensor<T> h;  // [1, d_inner]
+  };
+
+  explicit hgrn(hgrn_config cfg)
+      : cfg_(cfg), d_inner_(static_cast<index_t>(std::llround(double(cfg.d_model) * cfg.expand_ratio))) {
+    const index_t d = index_t(cfg.d_model), di = d_inner_;
+    std::mt19937_64 gen(cfg.seed);
+    const auto xavier = [&](tensor<T>& w) {
+      const double bound = std::pow(2.0, -2.5) * std::sqrt(6.0 / double(w.extent(0) + w.extent(1)));
+      std::uniform_real_distribution<double> u(-bound, bound);
+      for (auto& v : w.values()) v = T(u(gen));
+    };
+    for (const char* name : {"i_proj.weight", "f_proj.weight", "g_proj.weight"}) xavier(params_.add(name, {di, d}));
+    xavier(params_.add("o_proj.weight", {d, di}));
+    for (auto& v : params_.add("g_norm.weight", {di}).values()) v = T(1);
+    params_.add("lower_bound", {di});
+  }
+
+  std::size_t d_model() const noexcept { return cfg_.d_model; }
+  index_t d_inner() const noexcept { return d_inner_; }
+  state_type make_state() const { return {tensor<T>({1, d_inner_})}; }
+  parameters<T>& params() noexcept { return params_; }
+  const parameters<T>& params() const noexcept { return params_; }
+  run_options& scan_options() noexcept { return opt_; }
+
+  void forward(seq_cref<T> x, seq_ref<T> y, state_type& s) const {
+    namespace ks = kernels::scan;
+    const index_t L = x.extent(0), d = index_t(cfg_.d_model), di = d_inner_;
+    seqmix::detail::check_shape("hgrn", "x", x, {-1, d});
+    seqmix::detail::check_shape("hgrn", "y", y, {L, d});
+    seqmix::detail::check_shape("hgrn", "state", s.h.template cview<2>(), {1, di});
+    if (L == 0) return;
+    // P [L, 3 di]: (i, f, g) projections; H [L, di] the scan output
+    T* buf = thread_workspace(0).template get<T>(std::size_t(L) * 4 * di);
+    T* hbuf = buf + std::size_t(L) * 3 * di;
+    const auto X = detail::crmap<T>(x.data(), L, d, Eigen::OuterStride<>(x.stride(0)));
+    detail::rmap<T> P(buf, L, 3 * di, Eigen::OuterStride<>(3 * di));
+    P.leftCols(di).noalias() = X * params_.matrix("i_proj.weight").transpose();
+    P.middleCols(di, di).noalias() = X * params_.matrix("f_proj.weight").transpose();
+    P.rightCols(di).noalias() = X * params_.matrix("g_proj.weight").transpose();
+    const T* lb = params_["lower_bound"].data();
+    // in place: i -> silu(i) (1 - λ), f -> log λ, with λ = lb + (1 - lb) σ(f)
+    for (index_t t = 0; t < L; ++t) {
+      T* row = buf + t * 3 * di;
+      ks::for_channels<xsimd::default_arch, T>(0, std::size_t(di), [&](auto tag, std::size_t c) {
+        using V = typename decltype(tag)::type;
+        const V fr = ks::load_v<V>(row + di + c), l = ks::load_v<V>(lb + c), iv = ks::load_v<V>(row + c);
+        const V one_minus = (V(1) - l) * simd::sigmoid(-fr);  // 1 - λ, without cancellation
+        const V log_lambda = simd::log(l + (V(1) - l) * simd::sigmoid(fr));
+        ks::store_v(row + c, simd::silu(iv) * one_minus);
+        ks::store_v(row + di + c, log_lambda);
+      });
+    }
+    const std::array<index_t, 3> st{L * 3 * di, 3 * di, 1};
+    linear_scan_args<T> a;
+    a.x = const_view<T, 3>(buf, {1, L, di}, st);
+    a.g = const_view<T, 3>(buf + di, {1, L, di}, st);
+    a.o = tensor_view<T, 3>(hbuf, {1, L, di});
+    a.initial_state = s.h.template cview<2>();
+    a.final_state = s.h.template view<2>();
+    seqmix::linear_scan(a, opt_);
+    // gated RMSNorm over d_inner, in place in H
+    const T* w = params_["g_norm.weight"].data();
+    for (index_t t = 0; t < L; ++t) {
+      T* h = hbuf + t * di;
+      const T* g = buf + t * 3 * di + 2 * di;
+      double ss = 0;
+      for (index_t c = 0; c < di; ++c) ss += double(h[c]) * double(h[c]);
+      const T r = T(1.0 / std::sqrt(ss / double(di) + cfg_.norm_eps));
+      ks::for_channels<xsimd::default_arch, T>(0, std::size_t(di), [&](auto tag, std::size_t c) {
+        using V = typename decltype(tag)::type;
+        ks::store_v(h + c, ks::load_v<V>(h + c) * V(r) * ks::load_v<V>(w + c) * simd::silu(ks::load_v<V>(g + c)));
+      });
+    }
+    detail::rmap<T>(y.data(), L, d, Eigen::OuterStride<>(y.stride(0))).noalias() =
+        detail::crmap<T>(hbuf, L, di, Eigen::OuterStride<>(di)) * params_.matrix("o_proj.weight").transpose();
+  }
+
+  void step(row_cref<T> x, row_ref<T> y, state_type& s) const {
+    const index_t d = index_t(cfg_.d_model);
+    forward(seq_cref<T>(x.data(), {1, d}), seq_ref<T>(y.data(), {1, d}), s);
+  }
+
+ private:
+  hgrn_config cfg_;
+  index_t d_inner_;
+  parameters<T> params_;
+  run_options opt_{form::recurrent, 0, 0};
+};
+
+static_assert(mixer<hgrn<float>>);
+
+}  // namespace seqmix::mixers
