@@ -6,3 +6,4 @@
 #include "seqmix/mixers/min_lstm.hpp"
 #include "seqmix/mixers/lru.hpp"
 #include "seqmix/mixers/hgrn.hpp"
+#include "seqmix/mixers/mamba.hpp"
