@@ -17,6 +17,7 @@
 // 2c²V ((QKᵀ⊙Γ)U) + 2cKV (state update) = 6cKV + c²(5K + 3V).
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include <Eigen/Core>
 
@@ -24,8 +25,94 @@
 #include "seqmix/core/workspace.hpp"
 #include "seqmix/kernels/chunk/common.hpp"
 #include "seqmix/kernels/chunk/delta_types.hpp"
+#include "seqmix/simd/math.hpp"
 
 namespace seqmix::kernels::chunk {
+
+namespace detail {
+
+// X ← M⁻¹ X for M unit lower triangular (c×c, row-major, only the strict lower part is
+// read); X is c×n row-major. Forward substitution, SIMD across columns, a tile of up to
+// eight SIMD widths kept in registers while row i subtracts M_ij X_j for all j < i.
+template <class Arch, class T>
+void unit_lower_solve(const T* SEQMIX_RESTRICT M, index_t c, T* SEQMIX_RESTRICT X, index_t n) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  constexpr index_t W = B::size;
+  index_t c0 = 0;
+  for (; c0 + 8 * W <= n; c0 += 8 * W) {
+    for (index_t i = 1; i < c; ++i) {
+      T* xi = X + i * n + c0;
+      B a0 = B::load_unaligned(xi), a1 = B::load_unaligned(xi + W), a2 = B::load_unaligned(xi + 2 * W),
+        a3 = B::load_unaligned(xi + 3 * W), a4 = B::load_unaligned(xi + 4 * W), a5 = B::load_unaligned(xi + 5 * W),
+        a6 = B::load_unaligned(xi + 6 * W), a7 = B::load_unaligned(xi + 7 * W);
+      for (index_t j = 0; j < i; ++j) {
+        const B m(M[i * c + j]);
+        const T* xj = X + j * n + c0;
+        a0 = xsimd::fnma(m, B::load_unaligned(xj), a0);
+        a1 = xsimd::fnma(m, B::load_unaligned(xj + W), a1);
+        a2 = xsimd::fnma(m, B::load_unaligned(xj + 2 * W), a2);
+        a3 = xsimd::fnma(m, B::load_unaligned(xj + 3 * W), a3);
+        a4 = xsimd::fnma(m, B::load_unaligned(xj + 4 * W), a4);
+        a5 = xsimd::fnma(m, B::load_unaligned(xj + 5 * W), a5);
+        a6 = xsimd::fnma(m, B::load_unaligned(xj + 6 * W), a6);
+        a7 = xsimd::fnma(m, B::load_unaligned(xj + 7 * W), a7);
+      }
+      a0.store_unaligned(xi);
+      a1.store_unaligned(xi + W);
+      a2.store_unaligned(xi + 2 * W);
+      a3.store_unaligned(xi + 3 * W);
+      a4.store_unaligned(xi + 4 * W);
+      a5.store_unaligned(xi + 5 * W);
+      a6.store_unaligned(xi + 6 * W);
+      a7.store_unaligned(xi + 7 * W);
+    }
+  }
+  for (; c0 + W <= n; c0 += W)
+    for (index_t i = 1; i < c; ++i) {
+      B a = B::load_unaligned(X + i * n + c0);
+      for (index_t j = 0; j < i; ++j) a = xsimd::fnma(B(M[i * c + j]), B::load_unaligned(X + j * n + c0), a);
+      a.store_unaligned(X + i * n + c0);
+    }
+  for (; c0 < n; ++c0)
+    for (index_t i = 1; i < c; ++i) {
+      T a = X[i * n + c0];
+      for (index_t j = 0; j < i; ++j) a -= M[i * c + j] * X[j * n + c0];
+      X[i * n + c0] = a;
+    }
+}
+
+// out[j] = e^{G_i - G_j} for j < i (each <= 1 when the gates are <= 0), SIMD exp.
+template <class Arch, class T>
+SEQMIX_INLINE void decay_row(T* SEQMIX_RESTRICT out, const T* SEQMIX_RESTRICT G, index_t i) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  constexpr index_t W = B::size;
+  const B gi(G[i]);
+  index_t j = 0;
+  for (; j + W <= i; j += W) xsimd::exp(gi - B::load_unaligned(G + j)).store_unaligned(out + j);
+  if (j < i) simd::store_partial(xsimd::exp(gi - simd::load_partial<B>(G + j, std::size_t(i - j))), out + j, std::size_t(i - j));
+}
+
+// Element-wise row helpers; restrict-qualified so they vectorise.
+template <class T>
+SEQMIX_INLINE void scaled_copy(T* SEQMIX_RESTRICT dst, const T* SEQMIX_RESTRICT src, T s, index_t n) noexcept {
+  for (index_t j = 0; j < n; ++j) dst[j] = s * src[j];
+}
+template <class T>
+SEQMIX_INLINE void scale_by(T* SEQMIX_RESTRICT dst, const T* SEQMIX_RESTRICT f, T s, index_t n) noexcept {
+  for (index_t j = 0; j < n; ++j) dst[j] *= s * f[j];
+}
+template <class T>
+SEQMIX_INLINE void subtract(T* SEQMIX_RESTRICT dst, const T* SEQMIX_RESTRICT src, index_t n) noexcept {
+  for (index_t j = 0; j < n; ++j) dst[j] -= src[j];
+}
+// dst = s · (a + e · b)
+template <class T>
+SEQMIX_INLINE void output_row(T* SEQMIX_RESTRICT dst, const T* SEQMIX_RESTRICT a, const T* SEQMIX_RESTRICT b, T e,
+                              T s, index_t n) noexcept {
+  for (index_t j = 0; j < n; ++j) dst[j] = s * (a[j] + e * b[j]);
+}
+
+}  // namespace detail
 
 // Runs the head's L steps in chunks of C (the last may be shorter); S is its K×V state
 // (row-major), read at the start and overwritten with the final state. Uses
@@ -34,17 +121,17 @@ template <class Arch, class T>
 void delta_chunked(const delta_head<T>& p, T* S, index_t C) {
   const index_t K = p.K, V = p.V;
   if (p.L == 0) return;
-  using mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   // workspace: G, eG, bt [C]; Gram, P [C×C]; Y [2C×K] (rows: Q, W); U [C×V]; QS [2C×V];
   // Ob [C×V]; Kd [C×K]
   auto pad = [](index_t n) { return (n + 15) / 16 * 16; };
   const index_t nG = pad(C), nCC = pad(C * C), nY = pad(2 * C * K), nU = pad(C * V), nQS = pad(2 * C * V),
                 nKd = pad(C * K);
-  T* base = seqmix::thread_workspace(1).get<T>(static_cast<std::size_t>(3 * nG + 2 * nCC + nY + 2 * nU + nQS + nKd));
+  T* base = seqmix::thread_workspace(1).get<T>(static_cast<std::size_t>(4 * nG + 2 * nCC + nY + 2 * nU + nQS + nKd));
   T* G = base;
   T* eG = G + nG;
   T* bt = eG + nG;
-  T* Gram = bt + nG;
+  T* gam = bt + nG;
+  T* Gram = gam + nG;
   T* P = Gram + nCC;
   T* Y = P + nCC;
   T* U = Y + nY;
@@ -69,12 +156,12 @@ void delta_chunked(const delta_head<T>& p, T* S, index_t C) {
     gemm<false, true>(c, c, K, q, p.ld_q, k, p.ld_k, P, c);
     // M (strict lower part of Gram, unit diagonal implied); P ⊙ Γ, zero above the diagonal
     for (index_t i = 0; i < c; ++i) {
-      for (index_t j = 0; j < i; ++j) {
-        const T gij = std::exp(G[i] - G[j]);
-        Gram[i * c + j] *= bt[i] * gij;
-        P[i * c + j] *= gij;
-      }
-      std::fill(P + i * c + i + 1, P + (i + 1) * c, T(0));
+      detail::decay_row<Arch>(gam, G, i);
+      const T b = bt[i];
+      T* pi = P + i * c;
+      detail::scale_by(Gram + i * c, gam, b, i);
+      detail::scale_by(pi, gam, T(1), i);
+      std::fill(pi + i + 1, pi + c, T(0));
     }
     // Y = [Q; Diag(β e^G) K], U = Diag(β) V, then the UT transform on W and U
     T* W = Y + c * K;
@@ -82,39 +169,22 @@ void delta_chunked(const delta_head<T>& p, T* S, index_t C) {
       const T* qi = q + i * p.ld_q;
       const T* ki = k + i * p.ld_k;
       const T* vi = v + i * p.ld_v;
-      const T sw = bt[i] * eG[i], su = bt[i];
-      for (index_t j = 0; j < K; ++j) {
-        Y[i * K + j] = qi[j];
-        W[i * K + j] = sw * ki[j];
-      }
-      for (index_t j = 0; j < V; ++j) U[i * V + j] = su * vi[j];
+      std::memcpy(Y + i * K, qi, sizeof(T) * K);
+      detail::scaled_copy(W + i * K, ki, bt[i] * eG[i], K);
+      detail::scaled_copy(U + i * V, vi, bt[i], V);
     }
-    {
-      Eigen::Map<const mat> M(Gram, c, c);
-      Eigen::Map<mat> Wm(W, c, K), Um(U, c, V);
-      M.template triangularView<Eigen::UnitLower>().solveInPlace(Wm);
-      M.template triangularView<Eigen::UnitLower>().solveInPlace(Um);
-    }
+    detail::unit_lower_solve<Arch>(Gram, c, W, K);
+    detail::unit_lower_solve<Arch>(Gram, c, U, V);
     // QS = [Q; W] S_0;  U ← U - W S_0
     gemm<false, false>(2 * c, V, K, Y, K, S, V, QS, V);
     const T* WS = QS + c * V;
-    for (index_t i = 0; i < c * V; ++i) U[i] -= WS[i];
+    detail::subtract(U, WS, c * V);
     // O = scale (Diag(e^G) Q S_0 + (P ⊙ Γ) U)
     gemm<false, false>(c, V, c, P, c, U, V, Ob, V);
-    for (index_t i = 0; i < c; ++i) {
-      const T e = eG[i];
-      T* oi = o + i * p.ld_o;
-      const T* a = Ob + i * V;
-      const T* b = QS + i * V;
-      for (index_t j = 0; j < V; ++j) oi[j] = p.scale * (a[j] + e * b[j]);
-    }
+    for (index_t i = 0; i < c; ++i) detail::output_row(o + i * p.ld_o, Ob + i * V, QS + i * V, eG[i], p.scale, V);
     // S ← e^{G_c} S + (Diag(e^{G_c - G}) K)ᵀ U
     const T Gc = G[c - 1];
-    for (index_t i = 0; i < c; ++i) {
-      const T s = std::exp(Gc - G[i]);
-      const T* ki = k + i * p.ld_k;
-      for (index_t j = 0; j < K; ++j) Kd[i * K + j] = s * ki[j];
-    }
+    for (index_t i = 0; i < c; ++i) detail::scaled_copy(Kd + i * K, k + i * p.ld_k, std::exp(Gc - G[i]), K);
     const T eGc = eG[c - 1];
     if (eGc != T(1))
       for (index_t i = 0; i < K * V; ++i) S[i] *= eGc;

@@ -27,34 +27,40 @@ namespace seqmix::kernels::chunk {
 
 namespace detail {
 
-// One step over a column block (NB batches wide) of R, K rows, row stride NB batches:
+// One step over a column block (two SIMD widths) of R, K rows, row stride 2 widths:
 //   R_i ← a·R_i + k_i d (Scale) or R_i + k_i d;  oacc = Σ q_i R_i;  nacc = Σ kn_i R_i.
-template <class B, int NB, bool Scale>
+// Written out with scalar locals so the six accumulators stay in registers.
+template <class B, bool Scale>
 SEQMIX_INLINE void delta_fused_pass(typename B::value_type* SEQMIX_RESTRICT R, index_t K,
                                     const typename B::value_type* SEQMIX_RESTRICT k,
                                     const typename B::value_type* SEQMIX_RESTRICT q,
                                     const typename B::value_type* SEQMIX_RESTRICT kn, typename B::value_type a,
                                     const B* d, B* oacc, B* nacc) noexcept {
   constexpr std::size_t W = B::size;
-  B o[NB], n[NB];
-  for (int j = 0; j < NB; ++j) o[j] = n[j] = B(0);
-  const B av(a);
+  B o0(0), o1(0), n0(0), n1(0);
+  const B d0 = d[0], d1 = d[1], av(a);
   for (index_t i = 0; i < K; ++i) {
     const B ki(k[i]), qi(q[i]), ni(kn[i]);
-    typename B::value_type* row = R + i * NB * W;
-    for (int j = 0; j < NB; ++j) {
-      B r = B::load_aligned(row + j * W);
-      if constexpr (Scale) r = xsimd::fma(ki, d[j], av * r);
-      else r = xsimd::fma(ki, d[j], r);
-      r.store_aligned(row + j * W);
-      o[j] = xsimd::fma(qi, r, o[j]);
-      n[j] = xsimd::fma(ni, r, n[j]);
+    typename B::value_type* row = R + i * 2 * W;
+    B r0 = B::load_aligned(row), r1 = B::load_aligned(row + W);
+    if constexpr (Scale) {
+      r0 = xsimd::fma(ki, d0, av * r0);
+      r1 = xsimd::fma(ki, d1, av * r1);
+    } else {
+      r0 = xsimd::fma(ki, d0, r0);
+      r1 = xsimd::fma(ki, d1, r1);
     }
+    r0.store_aligned(row);
+    r1.store_aligned(row + W);
+    o0 = xsimd::fma(qi, r0, o0);
+    o1 = xsimd::fma(qi, r1, o1);
+    n0 = xsimd::fma(ni, r0, n0);
+    n1 = xsimd::fma(ni, r1, n1);
   }
-  for (int j = 0; j < NB; ++j) {
-    oacc[j] = o[j];
-    nacc[j] = n[j];
-  }
+  oacc[0] = o0;
+  oacc[1] = o1;
+  nacc[0] = n0;
+  nacc[1] = n1;
 }
 
 }  // namespace detail
@@ -65,7 +71,7 @@ template <class Arch, class T>
 void delta_recurrent(const delta_head<T>& p, T* S) {
   using B = xsimd::batch<T, Arch>;
   constexpr std::size_t W = B::size;
-  constexpr int NB = 2;
+  constexpr int NB = 2;  // delta_fused_pass is written for two widths
   constexpr index_t BW = NB * W;
   constexpr T bound = T(16);
   const index_t K = p.K, V = p.V;
@@ -118,14 +124,14 @@ void delta_recurrent(const delta_head<T>& p, T* S) {
         // R_t = R_{t-1} + k (β (v/c - acc))ᵀ
         const T inv = lnew == T(0) ? T(1) : std::exp(-lnew);
         for (int j = 0; j < NB; ++j) d[j] = bt * xsimd::fms(vv[j], B(inv), acc[j]);
-        detail::delta_fused_pass<B, NB, false>(R, K, kt, qt, kn, T(1), d, oacc, acc);
+        detail::delta_fused_pass<B, false>(R, K, kt, qt, kn, T(1), d, oacc, acc);
         lc = lnew;
         cout = lnew == T(0) ? T(1) : std::exp(lnew);
       } else {
         // fold the decay into R: R_t = S_t = c R_{t-1} + k (β (v - c acc))ᵀ
         const T c = std::exp(lnew);
         for (int j = 0; j < NB; ++j) d[j] = bt * xsimd::fnma(B(c), acc[j], vv[j]);
-        detail::delta_fused_pass<B, NB, true>(R, K, kt, qt, kn, c, d, oacc, acc);
+        detail::delta_fused_pass<B, true>(R, K, kt, qt, kn, c, d, oacc, acc);
         lc = 0;
         cout = 1;
       }

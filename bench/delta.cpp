@@ -1,0 +1,85 @@
+// Delta-rule family benchmarks (gated_delta_rule, delta_rule), B = 1.
+// Args: T, H, K (= V), form (0 recurrent, 1 chunked), chunk C, threads.
+// Counters: GFLOP/s counts the FLOPs of the algorithm that runs:
+//   recurrent 7·T·H·K·V (k_tᵀS 2KV, decayed rank-1 update 3KV, S_tᵀq 2KV per step),
+//   chunked<C> T·H·(6·K·V + C·(5K + 3V)) (see kernels/chunk/delta_chunked.hpp);
+// rec_GFLOP/s counts 7·T·H·K·V for every form (equal work, comparable across forms).
+#include "support/bench_util.hpp"
+#include "seqmix/ops/delta_rule.hpp"
+#include "seqmix/ops/gated_delta_rule.hpp"
+
+using namespace seqmix;
+
+namespace {
+
+struct delta_inputs {
+  tensor<float> q, k, v, beta, g, o, state;
+};
+
+delta_inputs make_inputs(index_t T, index_t H, index_t K, index_t V) {
+  delta_inputs in;
+  in.q = bench::uniform<float>({1, T, H, K}, -1, 1, 1);
+  in.k = bench::uniform<float>({1, T, H, K}, -1, 1, 2);
+  // L2-normalised keys, as the layers produce them
+  for (index_t r = 0; r < T * H; ++r) {
+    float n = 0;
+    for (index_t i = 0; i < K; ++i) n += in.k[r * K + i] * in.k[r * K + i];
+    n = 1.0f / std::sqrt(n);
+    for (index_t i = 0; i < K; ++i) in.k[r * K + i] *= n;
+  }
+  in.v = bench::uniform<float>({1, T, H, V}, -1, 1, 3);
+  in.beta = bench::uniform<float>({1, T, H}, 0, 1, 4);
+  in.g = bench::uniform<float>({1, T, H}, -0.1, 0, 5);
+  in.o = tensor<float>({1, T, H, V});
+  in.state = tensor<float>({1, H, K, V});
+  return in;
+}
+
+void report_delta(benchmark::State& st, index_t T, index_t H, index_t K, index_t V, bool chunked, index_t C) {
+  const double rec = 7.0 * T * H * K * V;
+  const double alg = chunked ? double(T) * H * (6.0 * K * V + double(C) * (5.0 * K + 3.0 * V)) : rec;
+  bench::report(st, double(T), alg);
+  st.counters["rec_GFLOP/s"] = benchmark::Counter(rec * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void bm_gated_delta_rule(benchmark::State& st) {
+  const index_t T = st.range(0), H = st.range(1), K = st.range(2), V = K, C = st.range(4);
+  const bool chunked = st.range(3) == 1;
+  auto in = make_inputs(T, H, K, V);
+  gated_delta_rule_args<float> a{in.q.cview<4>(), in.k.cview<4>(), in.v.cview<4>(), in.beta.cview<3>(),
+                                 in.g.cview<3>(), in.o.view<4>(), {}, in.state.view<4>()};
+  const auto opt = bench::threads_option(int(st.range(5)), chunked ? form::chunked : form::recurrent, int(C));
+  for (auto _ : st) gated_delta_rule(a, opt);
+  report_delta(st, T, H, K, V, chunked, C);
+}
+
+void bm_delta_rule(benchmark::State& st) {
+  const index_t T = st.range(0), H = st.range(1), K = st.range(2), V = K, C = st.range(4);
+  const bool chunked = st.range(3) == 1;
+  auto in = make_inputs(T, H, K, V);
+  delta_rule_args<float> a{in.q.cview<4>(), in.k.cview<4>(), in.v.cview<4>(), in.beta.cview<3>(), in.o.view<4>(),
+                           {}, in.state.view<4>()};
+  const auto opt = bench::threads_option(int(st.range(5)), chunked ? form::chunked : form::recurrent, int(C));
+  for (auto _ : st) delta_rule(a, opt);
+  report_delta(st, T, H, K, V, chunked, C);
+}
+
+}  // namespace
+
+// the shapes: T=8192 H=16 K=V=128 and T=2048 H=16 K=V=64; forms and chunk sizes
+BENCHMARK(bm_gated_delta_rule)
+    ->ArgsProduct({{2048}, {16}, {64}, {0}, {0}, {1, 2}})
+    ->ArgsProduct({{2048}, {16}, {64}, {1}, {16, 32, 64, 128}, {1, 2}})
+    ->ArgsProduct({{8192}, {16}, {128}, {0}, {0}, {1, 2}})
+    ->ArgsProduct({{8192}, {16}, {128}, {1}, {16, 32, 64, 128}, {1, 2}})
+    ->ArgNames({"T", "H", "K", "chunked", "C", "threads"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(bm_delta_rule)
+    ->ArgsProduct({{2048}, {16}, {64}, {0}, {0}, {1}})
+    ->ArgsProduct({{2048}, {16}, {64}, {1}, {32, 64}, {1}})
+    ->ArgNames({"T", "H", "K", "chunked", "C", "threads"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+BENCHMARK_MAIN();
