@@ -6,6 +6,7 @@
 #include "seqmix/core/options.hpp"
 #include "seqmix/core/threading.hpp"
 #include "seqmix/ops/args/rwkv5.hpp"
+#include "seqmix/ops/rwkv6.hpp"
 #include "seqmix/reference/rwkv5.hpp"
 
 namespace seqmix {
@@ -29,7 +30,7 @@ detail::sequences validate(const rwkv5_args<T>& a) {
 
 template <class T>
 void rwkv5(const rwkv5_args<T>& a, const run_options& opt = {}) {
-  validate(a);
+  const detail::sequences seqs = validate(a);
   switch (opt.kernel_form) {
     case form::auto_:
     case form::recurrent: break;
@@ -37,7 +38,9 @@ void rwkv5(const rwkv5_args<T>& a, const run_options& opt = {}) {
       throw option_error("rwkv5: form '" + std::string(to_string(opt.kernel_form)) +
                          "' is not available (forms: recurrent)");
   }
-  reference::rwkv5(a);
+  detail::for_rwkv_groups(seqs, a.r.extent(2), resolve_threads(opt), [&](const auto& q, index_t h0, index_t G) {
+    detail::rwkv6_item<T>(a, q, h0, G, kernels::rwkv_detail::rows_view<const T>{a.w.ptr(h0), 0, a.w.stride(0)});
+  });
 }
 
 }  // namespace seqmix

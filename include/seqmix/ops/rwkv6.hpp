@@ -1,10 +1,12 @@
 #pragma once
 // The rwkv6 op: validates, then dispatches to a kernel form.
+#include <algorithm>
 #include <string>
 
 #include "seqmix/core/check.hpp"
 #include "seqmix/core/options.hpp"
 #include "seqmix/core/threading.hpp"
+#include "seqmix/kernels/chunk/rwkv6.hpp"
 #include "seqmix/ops/args/rwkv6.hpp"
 #include "seqmix/reference/rwkv6.hpp"
 
@@ -27,17 +29,65 @@ detail::sequences validate(const rwkv6_args<T>& a) {
   return seqs;
 }
 
+namespace detail {
+// Heads per work item of the RWKV recurrent kernels (they run in lockstep over chunks of
+// steps; the grouping does not change any head's arithmetic).
+inline constexpr index_t rwkv_heads_per_item = 8;
+
+template <class T, std::size_t R>
+kernels::rwkv_detail::rows_view<T> rows_of(const tensor_view<T, R>& x, const sequence_span& q, index_t h0) {
+  return {x.ptr(q.batch, q.begin, h0), x.stride(1), x.stride(2)};
+}
+
+// Heads [h0, h0+G) of one sequence of rwkv6 or rwkv5 (w given as rows, ld_t = 0 for rwkv5).
+template <class T, class Args>
+void rwkv6_item(const Args& a, const sequence_span& q, index_t h0, index_t G,
+                kernels::rwkv_detail::rows_view<const T> w) {
+  kernels::rwkv6_group_io<T> io{};
+  io.r = rows_of(a.r, q, h0);
+  io.k = rows_of(a.k, q, h0);
+  io.v = rows_of(a.v, q, h0);
+  io.o = rows_of(a.o, q, h0);
+  io.w = w;
+  io.u = {a.u.ptr(h0), 0, a.u.stride(0)};
+  if (!a.initial_state.empty()) {
+    io.s0 = a.initial_state.ptr(q.state, h0);
+    io.s0_ld_h = a.initial_state.stride(1);
+    io.s0_ld_r = a.initial_state.stride(2);
+  }
+  if (!a.final_state.empty()) {
+    io.sN = a.final_state.ptr(q.state, h0);
+    io.sN_ld_h = a.final_state.stride(1);
+    io.sN_ld_r = a.final_state.stride(2);
+  }
+  kernels::rwkv6_group<xsimd::default_arch, T>(io, std::size_t(q.length), std::size_t(G), std::size_t(a.r.extent(3)),
+                                               std::size_t(a.v.extent(3)), a.scale);
+}
+
+// f(q, h0, G) over every (sequence, group of heads).
+template <class F>
+void for_rwkv_groups(const sequences& seqs, index_t H, int threads, F&& f) {
+  const index_t per = rwkv_heads_per_item, groups = (H + per - 1) / per;
+  parallel_for(seqs.count() * groups, threads, [&](index_t item) {
+    const index_t h0 = (item % groups) * per;
+    f(seqs[item / groups], h0, std::min(per, H - h0));
+  });
+}
+}  // namespace detail
+
 template <class T>
 void rwkv6(const rwkv6_args<T>& a, const run_options& opt = {}) {
-  validate(a);
+  const detail::sequences seqs = validate(a);
   switch (opt.kernel_form) {
     case form::auto_:
     case form::recurrent: break;
     default:
       throw option_error("rwkv6: form '" + std::string(to_string(opt.kernel_form)) +
-                         "' is not available (forms: recurrent, chunked)");
+                         "' is not available (forms: recurrent)");
   }
-  reference::rwkv6(a);
+  detail::for_rwkv_groups(seqs, a.r.extent(2), resolve_threads(opt), [&](const auto& q, index_t h0, index_t G) {
+    detail::rwkv6_item<T>(a, q, h0, G, detail::rows_of(a.w, q, h0));
+  });
 }
 
 }  // namespace seqmix

@@ -5,7 +5,9 @@
 #include "seqmix/core/check.hpp"
 #include "seqmix/core/options.hpp"
 #include "seqmix/core/threading.hpp"
+#include "seqmix/kernels/chunk/rwkv7.hpp"
 #include "seqmix/ops/args/rwkv7.hpp"
+#include "seqmix/ops/rwkv6.hpp"  // detail::for_rwkv_groups, rows_of
 #include "seqmix/reference/rwkv7.hpp"
 
 namespace seqmix {
@@ -30,7 +32,7 @@ detail::sequences validate(const rwkv7_args<T>& a) {
 
 template <class T>
 void rwkv7(const rwkv7_args<T>& a, const run_options& opt = {}) {
-  validate(a);
+  const detail::sequences seqs = validate(a);
   switch (opt.kernel_form) {
     case form::auto_:
     case form::recurrent: break;
@@ -38,7 +40,29 @@ void rwkv7(const rwkv7_args<T>& a, const run_options& opt = {}) {
       throw option_error("rwkv7: form '" + std::string(to_string(opt.kernel_form)) +
                          "' is not available (forms: recurrent)");
   }
-  reference::rwkv7(a);
+  const T scale = a.resolved_scale();
+  detail::for_rwkv_groups(seqs, a.r.extent(2), resolve_threads(opt), [&](const auto& q, index_t h0, index_t G) {
+    kernels::rwkv7_group_io<T> io{};
+    io.r = detail::rows_of(a.r, q, h0);
+    io.w = detail::rows_of(a.w, q, h0);
+    io.k = detail::rows_of(a.k, q, h0);
+    io.a = detail::rows_of(a.a, q, h0);
+    io.b = detail::rows_of(a.b, q, h0);
+    io.v = detail::rows_of(a.v, q, h0);
+    io.o = detail::rows_of(a.o, q, h0);
+    if (!a.initial_state.empty()) {
+      io.s0 = a.initial_state.ptr(q.state, h0);
+      io.s0_ld_h = a.initial_state.stride(1);
+      io.s0_ld_r = a.initial_state.stride(2);
+    }
+    if (!a.final_state.empty()) {
+      io.sN = a.final_state.ptr(q.state, h0);
+      io.sN_ld_h = a.final_state.stride(1);
+      io.sN_ld_r = a.final_state.stride(2);
+    }
+    kernels::rwkv7_group<xsimd::default_arch, T>(io, std::size_t(q.length), std::size_t(G),
+                                                 std::size_t(a.r.extent(3)), std::size_t(a.v.extent(3)), scale);
+  });
 }
 
 }  // namespace seqmix
