@@ -7,5 +7,4 @@
 #include "seqmix/mixers/lru.hpp"
 #include "seqmix/mixers/hgrn.hpp"
 #include "seqmix/mixers/mamba.hpp"
-#include "seqmix/mixers/attention.hpp"
 #include "seqmix/mixers/mamba2.hpp"
