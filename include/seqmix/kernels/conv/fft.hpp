@@ -138,6 +138,38 @@ SEQMIX_INLINE void dit4(typename B::value_type* x, std::size_t q, const typename
   store(x + 3 * q * e, b1 - d13);
 }
 
+
+// Value-level butterflies (the in-memory dif4/dit4 above, on registers).
+template <class B, bool Unit>
+SEQMIX_INLINE void dif4v(cvec<B>& a0, cvec<B>& a1, cvec<B>& a2, cvec<B>& a3, const typename B::value_type* w1,
+                         const typename B::value_type* w2, const typename B::value_type* w3) noexcept {
+  const auto b0 = a0 + a2, b1 = a1 + a3, d02 = a0 - a2, d13 = a1 - a3;
+  a0 = b0 + b1;
+  a1 = b0 - b1;
+  a2 = {d02.re + d13.im, d02.im - d13.re};
+  a3 = {d02.re - d13.im, d02.im + d13.re};
+  if constexpr (!Unit) {
+    a1 = mul(a1, B(w2[0]), B(w2[1]));
+    a2 = mul(a2, B(w1[0]), B(w1[1]));
+    a3 = mul(a3, B(w3[0]), B(w3[1]));
+  }
+}
+template <class B, bool Unit>
+SEQMIX_INLINE void dit4v(cvec<B>& y0, cvec<B>& y1, cvec<B>& y2, cvec<B>& y3, const typename B::value_type* w1,
+                         const typename B::value_type* w2, const typename B::value_type* w3) noexcept {
+  if constexpr (!Unit) {
+    y1 = mulc(y1, B(w2[0]), B(w2[1]));
+    y2 = mulc(y2, B(w1[0]), B(w1[1]));
+    y3 = mulc(y3, B(w3[0]), B(w3[1]));
+  }
+  const auto b0 = y0 + y1, b1 = y0 - y1, d02 = y2 + y3, v = y3 - y2;
+  const cvec<B> d13{v.im, -v.re};
+  y0 = b0 + d02;
+  y2 = b0 - d02;
+  y1 = b1 + d13;
+  y3 = b1 - d13;
+}
+
 template <class B>
 SEQMIX_INLINE void radix2(typename B::value_type* x) noexcept {
   constexpr std::size_t e = 2 * B::size;
@@ -218,6 +250,53 @@ void forward(typename B::value_type* x, std::size_t M, const typename B::value_t
 template <class B>
 void inverse(typename B::value_type* x, std::size_t M, const typename B::value_type* tw) noexcept {
   if (M > 1) inverse_rec<B>(x, M, tw, 1);
+}
+
+// Forward transform whose input element k is produced by load(k) (a cvec<B>): the first
+// radix-4 pass reads the source directly (no separate copy / zero-fill pass over x).
+template <class B, class Load>
+void forward_load(typename B::value_type* x, std::size_t M, const typename B::value_type* tw, Load&& load) {
+  constexpr std::size_t e = 2 * B::size;
+  if (M < 4) {
+    for (std::size_t k = 0; k < M; ++k) store(x + k * e, load(k));
+    forward<B>(x, M, tw);
+    return;
+  }
+  const std::size_t q = M / 4;
+  for (std::size_t j = 0; j < q; ++j) {
+    auto a0 = load(j), a1 = load(j + q), a2 = load(j + 2 * q), a3 = load(j + 3 * q);
+    if (j == 0) dif4v<B, true>(a0, a1, a2, a3, nullptr, nullptr, nullptr);
+    else dif4v<B, false>(a0, a1, a2, a3, tw + 2 * j, tw + 4 * j, tw + 6 * j);
+    store(x + j * e, a0);
+    store(x + (j + q) * e, a1);
+    store(x + (j + 2 * q) * e, a2);
+    store(x + (j + 3 * q) * e, a3);
+  }
+  for (int k = 0; k < 4; ++k) forward_rec<B>(x + k * q * e, q, tw, 4);
+}
+
+// Inverse transform (unnormalised) whose output element k goes to put(k, value) instead of
+// back into x: the last radix-4 pass writes straight to the destination.
+template <class B, class Put>
+void inverse_put(typename B::value_type* x, std::size_t M, const typename B::value_type* tw, Put&& put) {
+  constexpr std::size_t e = 2 * B::size;
+  if (M < 4) {
+    inverse<B>(x, M, tw);
+    for (std::size_t k = 0; k < M; ++k) put(k, load<B>(x + k * e));
+    return;
+  }
+  const std::size_t q = M / 4;
+  for (int k = 0; k < 4; ++k) inverse_rec<B>(x + k * q * e, q, tw, 4);
+  for (std::size_t j = 0; j < q; ++j) {
+    auto y0 = load<B>(x + j * e), y1 = load<B>(x + (j + q) * e), y2 = load<B>(x + (j + 2 * q) * e),
+         y3 = load<B>(x + (j + 3 * q) * e);
+    if (j == 0) dit4v<B, true>(y0, y1, y2, y3, nullptr, nullptr, nullptr);
+    else dit4v<B, false>(y0, y1, y2, y3, tw + 2 * j, tw + 4 * j, tw + 6 * j);
+    put(j, y0);
+    put(j + q, y1);
+    put(j + 2 * q, y2);
+    put(j + 3 * q, y3);
+  }
 }
 
 }  // namespace seqmix::kernels::fft

@@ -276,16 +276,20 @@ void long_conv_fft(const conv_filter<T>& f, lane_block a, lane_block b, index_t 
   for (index_t bi = 0; bi < batches; ++bi) {
     const conv_source<T> src = source_of(bi);
     const conv_sink<T> dst = sink_of(bi);
-    conv_load_pair<Arch>(Z, M, src, g.start, g.n, a, b);
-    fft::forward<B>(Z, M, tw);
+    const std::size_t ca = std::size_t(a.count), cb = std::size_t(b.count);
+    fft::forward_load<B>(Z, M, tw, [&](std::size_t k) -> fft::cvec<B> {
+      if (index_t(k) >= g.n) return {B(0), B(0)};
+      const T* row = src.row(g.start + index_t(k));
+      return {load_lanes<B>(row + a.c0, ca), cb ? load_lanes<B>(row + b.c0, cb) : B(0)};
+    });
     conv_spectral_product<Arch>(Z, H, M);
-    fft::inverse<B>(Z, M, tw);
-    for (index_t r = g.rmin; r < g.n; ++r) {
-      const auto y = fft::load<B>(Z + std::size_t(r) * e);
+    fft::inverse_put<B>(Z, M, tw, [&](std::size_t k, const fft::cvec<B>& y) {
+      const index_t r = index_t(k);
+      if (r < g.rmin || r >= g.n) return;
       T* out = dst.row(g.start + r - g.P);
-      store_lanes(y.re, out + a.c0, std::size_t(a.count));
-      if (b.count) store_lanes(y.im, out + b.c0, std::size_t(b.count));
-    }
+      store_lanes(y.re, out + a.c0, ca);
+      if (cb) store_lanes(y.im, out + b.c0, cb);
+    });
   }
 }
 
