@@ -7,4 +7,5 @@
 #include "seqmix/mixers/lru.hpp"
 #include "seqmix/mixers/hgrn.hpp"
 #include "seqmix/mixers/mamba.hpp"
+#include "seqmix/mixers/attention.hpp"
 #include "seqmix/mixers/mamba2.hpp"
