@@ -165,52 +165,118 @@ SEQMIX_INLINE void step_block(T* SEQMIX_RESTRICT S, const T* SEQMIX_RESTRICT qs,
   for (int n = 0; n < NB; ++n) acc[n].store_unaligned(o + j + n * W);
 }
 
+// Two consecutive steps on columns [j, j + NB·W): S is loaded and stored once for both
+// (the same arithmetic as two single steps, so results do not depend on the pairing).
+template <decay_kind D, int NB, bool Bonus, class Arch, class T>
+SEQMIX_INLINE void step_block2(T* SEQMIX_RESTRICT S, const T* SEQMIX_RESTRICT qs, const T* SEQMIX_RESTRICT kk,
+                               const T* SEQMIX_RESTRICT a, const T* as, const T* SEQMIX_RESTRICT v0,
+                               const T* SEQMIX_RESTRICT v1, T* SEQMIX_RESTRICT o0, T* SEQMIX_RESTRICT o1,
+                               const T* bonus, index_t K, index_t V, index_t j) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  constexpr index_t W = B::size;
+  B va[NB], vb[NB], acc0[NB], acc1[NB];
+  for (int n = 0; n < NB; ++n) {
+    va[n] = B::load_unaligned(v0 + j + n * W);
+    vb[n] = B::load_unaligned(v1 + j + n * W);
+    acc0[n] = Bonus ? va[n] * B(bonus[0]) : B(T(0));
+    acc1[n] = Bonus ? vb[n] * B(bonus[1]) : B(T(0));
+  }
+  const B as0(as[0]), as1(as[1]);
+  for (index_t i = 0; i < K; ++i) {
+    T* srow = S + i * V + j;
+    const B k0(kk[i]), q0(qs[i]), k1(kk[K + i]), q1(qs[K + i]);
+    B a0, a1;
+    if constexpr (D == decay_kind::vector) {
+      a0 = B(a[i]);
+      a1 = B(a[K + i]);
+    } else {
+      a0 = as0;
+      a1 = as1;
+    }
+    for (int n = 0; n < NB; ++n) {
+      B s = B::load_unaligned(srow + n * W);
+      if constexpr (Bonus) acc0[n] = xsimd::fma(q0, s, acc0[n]);
+      if constexpr (D == decay_kind::none) s = xsimd::fma(k0, va[n], s);
+      else s = xsimd::fma(a0, s, k0 * va[n]);
+      if constexpr (Bonus) acc1[n] = xsimd::fma(q1, s, acc1[n]);
+      else acc0[n] = xsimd::fma(q0, s, acc0[n]);
+      if constexpr (D == decay_kind::none) s = xsimd::fma(k1, vb[n], s);
+      else s = xsimd::fma(a1, s, k1 * vb[n]);
+      if constexpr (!Bonus) acc1[n] = xsimd::fma(q1, s, acc1[n]);
+      s.store_unaligned(srow + n * W);
+    }
+  }
+  for (int n = 0; n < NB; ++n) {
+    acc0[n].store_unaligned(o0 + j + n * W);
+    acc1[n].store_unaligned(o1 + j + n * W);
+  }
+}
+
 template <decay_kind D, bool Bonus, class Arch, class T>
 void recurrent_impl(const problem<T>& p) {
   using B = xsimd::batch<T, Arch>;
   constexpr index_t W = B::size;
   const index_t K = p.K, V = p.V;
-  T* ws = thread_workspace(0).template get<T>(4 * K + 2 * V + 64);
-  T *qs = ws, *kk = ws + K, *a = ws + 2 * K, *gb = ws + 3 * K, *vv = ws + 4 * K, *ob = vv + V;
+  // per step: scale·q, k·v_scale, e^{g} (vector decay); two steps at a time
+  T* ws = thread_workspace(0).template get<T>(6 * K + 64);
+  T *qs = ws, *kk = ws + 2 * K, *a = ws + 4 * K;
+  T as[2] = {1, 1}, bonus[2] = {0, 0};
   T* S = p.state;
-  for (index_t t = 0; t < p.steps; ++t) {
+  auto prepare = [&](index_t t, int slot) {
     const T* q = p.q + t * p.ldq;
     const T* k = p.k + t * p.ldk;
-    const T* v = p.v + t * p.ldv;
     const T vs = p.v_scale ? p.v_scale[t * p.ldvs] : T(1);
+    T* qd = qs + slot * K;
+    T* kd = kk + slot * K;
     for (index_t i = 0; i < K; ++i) {
-      qs[i] = p.scale * q[i];
-      kk[i] = k[i] * vs;
+      qd[i] = p.scale * q[i];
+      kd[i] = k[i] * vs;
     }
-    T as = 1;
-    if constexpr (D == decay_kind::vector) {
-      std::memcpy(gb, p.g + t * p.ldg, sizeof(T) * K);
-      exp_n<Arch>(a, gb, K);
-    } else if constexpr (D == decay_kind::scalar) {
-      as = std::exp(gate_at(p, t));
+    if constexpr (D == decay_kind::vector) exp_n<Arch>(a + slot * K, p.g + t * p.ldg, K);
+    else if constexpr (D == decay_kind::scalar) as[slot] = std::exp(gate_at(p, t));
+    if constexpr (Bonus) {
+      T b = 0;
+      for (index_t i = 0; i < K; ++i) b += qd[i] * p.u[i] * kd[i];
+      bonus[slot] = b;
     }
-    T bonus = 0;
-    if constexpr (Bonus)
-      for (index_t i = 0; i < K; ++i) bonus += qs[i] * p.u[i] * kk[i];
+  };
+  // columns [j0, V) of one step with the slot's prepared vectors (SIMD blocks, then scalar tail)
+  auto single = [&](index_t t, int slot, index_t j0) {
+    const T* v = p.v + t * p.ldv;
     T* o = p.o + t * p.ldo;
-    // v and o through small contiguous buffers when V has a tail (keeps one code path)
-    index_t j = 0;
-    for (; j + 4 * W <= V; j += 4 * W) step_block<D, 4, Bonus, Arch>(S, qs, kk, a, as, v, o, bonus, K, V, j);
-    for (; j + W <= V; j += W) step_block<D, 1, Bonus, Arch>(S, qs, kk, a, as, v, o, bonus, K, V, j);
+    const T *qd = qs + slot * K, *kd = kk + slot * K, *ad = a + slot * K;
+    index_t j = j0;
+    for (; j + W <= V; j += W) step_block<D, 1, Bonus, Arch>(S, qd, kd, ad, as[slot], v, o, bonus[slot], K, V, j);
     for (; j < V; ++j) {  // scalar tail: the same arithmetic
-      T acc = Bonus ? bonus * v[j] : T(0);
+      T acc = Bonus ? bonus[slot] * v[j] : T(0);
       for (index_t i = 0; i < K; ++i) {
         T s = S[i * V + j];
-        if constexpr (Bonus) acc = std::fma(qs[i], s, acc);
-        if constexpr (D == decay_kind::none) s = std::fma(kk[i], v[j], s);
-        else s = std::fma(D == decay_kind::vector ? a[i] : as, s, kk[i] * v[j]);
-        if constexpr (!Bonus) acc = std::fma(qs[i], s, acc);
+        if constexpr (Bonus) acc = std::fma(qd[i], s, acc);
+        if constexpr (D == decay_kind::none) s = std::fma(kd[i], v[j], s);
+        else s = std::fma(D == decay_kind::vector ? ad[i] : as[slot], s, kd[i] * v[j]);
+        if constexpr (!Bonus) acc = std::fma(qd[i], s, acc);
         S[i * V + j] = s;
       }
       o[j] = acc;
     }
-    (void)vv;
-    (void)ob;
+  };
+  index_t t = 0;
+  for (; t + 2 <= p.steps; t += 2) {
+    prepare(t, 0);
+    prepare(t + 1, 1);
+    const T *v0 = p.v + t * p.ldv, *v1 = v0 + p.ldv;
+    T *o0 = p.o + t * p.ldo, *o1 = o0 + p.ldo;
+    index_t j = 0;
+    for (; j + 4 * W <= V; j += 4 * W) step_block2<D, 4, Bonus, Arch>(S, qs, kk, a, as, v0, v1, o0, o1, bonus, K, V, j);
+    for (; j + W <= V; j += W) step_block2<D, 1, Bonus, Arch>(S, qs, kk, a, as, v0, v1, o0, o1, bonus, K, V, j);
+    if (j < V) {
+      single(t, 0, j);
+      single(t + 1, 1, j);
+    }
+  }
+  if (t < p.steps) {
+    prepare(t, 0);
+    single(t, 0, 0);
   }
 }
 
