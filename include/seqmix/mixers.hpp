@@ -9,3 +9,5 @@
 #include "seqmix/mixers/mamba.hpp"
 #include "seqmix/mixers/attention.hpp"
 #include "seqmix/mixers/mamba2.hpp"
+#include "seqmix/mixers/deltanet.hpp"
+#include "seqmix/mixers/gated_deltanet.hpp"
