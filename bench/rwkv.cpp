@@ -33,7 +33,7 @@ static void bm_rwkv6(benchmark::State& st) {
   bench::report(st, double(T), 7.0 * T * H * S * S);
 }
 BENCHMARK(bm_rwkv6)
-    ->ArgsProduct({{2048}, {32}, {64}, {1, 2}, {int(form::recurrent)}})
+    ->ArgsProduct({{2048}, {32}, {64}, {1, 2}, {int(form::recurrent), int(form::chunked)}})
     ->Unit(benchmark::kMillisecond);
 
 static void bm_rwkv7(benchmark::State& st) {

@@ -16,7 +16,7 @@ struct rwkv5_op {
     return {N, in.at("r").extent(2), in.at("r").extent(3), in.at("v").extent(3)};
   }
   static std::vector<index_t> out_shape(const named& in) { return in.at("v").shape(); }
-  static std::vector<form> forms() { return {form::recurrent}; }
+  static std::vector<form> forms() { return {form::recurrent, form::chunked, form::parallel}; }
   template <class T>
   static void run(const named& in, const tensor<T>& s0, tensor<T>& o, tensor<T>& sN,
                   std::span<const std::int64_t> cu, const run_options& opt, bool ref) {

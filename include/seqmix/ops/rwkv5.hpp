@@ -31,12 +31,10 @@ detail::sequences validate(const rwkv5_args<T>& a) {
 template <class T>
 void rwkv5(const rwkv5_args<T>& a, const run_options& opt = {}) {
   const detail::sequences seqs = validate(a);
-  switch (opt.kernel_form) {
-    case form::auto_:
-    case form::recurrent: break;
-    default:
-      throw option_error("rwkv5: form '" + std::string(to_string(opt.kernel_form)) +
-                         "' is not available (forms: recurrent)");
+  detail::check_chunk_form("rwkv5", opt);
+  if (opt.kernel_form == form::chunked || opt.kernel_form == form::parallel) {
+    detail::rwkv6_chunk_engine<T>(a, seqs, opt);
+    return;
   }
   detail::for_rwkv_groups(seqs, a.r.extent(2), resolve_threads(opt), [&](const auto& q, index_t h0, index_t G) {
     detail::rwkv6_item<T>(a, q, h0, G, kernels::rwkv_detail::rows_view<const T>{a.w.ptr(h0), 0, a.w.stride(0)});

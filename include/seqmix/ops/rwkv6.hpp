@@ -7,6 +7,7 @@
 #include "seqmix/core/options.hpp"
 #include "seqmix/core/threading.hpp"
 #include "seqmix/kernels/chunk/rwkv6.hpp"
+#include "seqmix/ops/detail/chunk_ops.hpp"
 #include "seqmix/ops/args/rwkv6.hpp"
 #include "seqmix/reference/rwkv6.hpp"
 
@@ -73,17 +74,39 @@ void for_rwkv_groups(const sequences& seqs, index_t H, int threads, F&& f) {
     f(seqs[item / groups], h0, std::min(per, H - h0));
   });
 }
+
+// rwkv6 is GLA with a strictly causal readout plus the u bonus; the chunked and parallel
+// forms run the chunk engine (kernels/chunk/engine.hpp) with its `u` option.
+template <class T, class Args>
+void rwkv6_chunk_engine(const Args& a, const sequences& seqs, const run_options& opt) {
+  const index_t H = a.r.extent(2), K = a.r.extent(3), V = a.v.extent(3);
+  run_chunk_op<kernels::chunk::decay_kind::vector, T>(
+      seqs, H, K, V, 0, 0, a.initial_state, a.final_state, false, opt,
+      [&](kernels::chunk::problem<T>& p, const sequence_span& sq, index_t h, T*) {
+        bind_qkvo(p, a.r, a.k, a.v, a.o, sq, h);
+        p.scale = a.scale;
+        p.u = a.u.ptr(h);
+        if constexpr (std::remove_cvref_t<decltype(a.w)>::rank == 2) {  // rwkv5: fixed decay
+          p.g = a.w.ptr(h);
+          p.ldg = 0;
+        } else {
+          p.g = a.w.ptr(sq.batch, sq.begin, h);
+          p.ldg = a.w.stride(1);
+        }
+      },
+      [](const auto&, const auto&, index_t, T*) {});
+}
 }  // namespace detail
 
+// Forms: recurrent (SIMD row-scaled state; what auto picks), chunked and parallel (the chunk
+// engine). Chunk sizes: multiples of 16 in [16, 256].
 template <class T>
 void rwkv6(const rwkv6_args<T>& a, const run_options& opt = {}) {
   const detail::sequences seqs = validate(a);
-  switch (opt.kernel_form) {
-    case form::auto_:
-    case form::recurrent: break;
-    default:
-      throw option_error("rwkv6: form '" + std::string(to_string(opt.kernel_form)) +
-                         "' is not available (forms: recurrent)");
+  detail::check_chunk_form("rwkv6", opt);
+  if (opt.kernel_form == form::chunked || opt.kernel_form == form::parallel) {
+    detail::rwkv6_chunk_engine<T>(a, seqs, opt);
+    return;
   }
   detail::for_rwkv_groups(seqs, a.r.extent(2), resolve_threads(opt), [&](const auto& q, index_t h0, index_t G) {
     detail::rwkv6_item<T>(a, q, h0, G, detail::rows_of(a.w, q, h0));

@@ -32,7 +32,7 @@ SEQMIX_REGISTER_OP(make_entry(
 
 SEQMIX_REGISTER_OP(make_entry(
     "rwkv5", "r[B,T,H,K] k[B,T,H,K] v[B,T,H,V] w[H,K] (log decay) u[H,K]; optional initial_state[N,H,K,V] cu_seqlens[N+1]",
-    "scale (1)", {form::recurrent}, [](auto& in, const run_options& opt) {
+    "scale (1)", {form::recurrent, form::chunked, form::parallel}, [](auto& in, const run_options& opt) {
       using T = typename std::remove_reference_t<decltype(in)>::value_type;
       rwkv5_args<T> a;
       a.r = in.template required<4>("r");
@@ -52,7 +52,7 @@ SEQMIX_REGISTER_OP(make_entry(
 
 SEQMIX_REGISTER_OP(make_entry(
     "rwkv6", "r[B,T,H,K] k[B,T,H,K] v[B,T,H,V] w[B,T,H,K] (log decay) u[H,K]; optional initial_state[N,H,K,V] cu_seqlens[N+1]",
-    "scale (1)", {form::recurrent}, [](auto& in, const run_options& opt) {
+    "scale (1)", {form::recurrent, form::chunked, form::parallel}, [](auto& in, const run_options& opt) {
       using T = typename std::remove_reference_t<decltype(in)>::value_type;
       rwkv6_args<T> a;
       a.r = in.template required<4>("r");
