@@ -64,17 +64,28 @@ namespace detail {
 // held in registers. The B vectors are pinned in registers (an empty asm) so that GCC does
 // not fold them into every FMA as memory operands: that doubles the loads and costs ~15% on
 // Zen 4 (86 -> 104 GFLOP/s from L1). Kept out of line so the accumulators stay in registers.
+// With Accumulate, C is first multiplied by the vectors `cscale` (the online-softmax rescale).
 template <class B, int MR, int NV, bool Accumulate>
 __attribute__((noinline)) void micro_kernel(const typename B::value_type* SEQMIX_RESTRICT a, index_t ars,
                                             index_t aks, const typename B::value_type* SEQMIX_RESTRICT b,
                                             index_t ldb, index_t kc, typename B::value_type* SEQMIX_RESTRICT c,
-                                            index_t ldc) noexcept {
+                                            index_t ldc, const typename B::value_type* cscale = nullptr) noexcept {
   constexpr index_t L = index_t(B::size);
   B acc[MR][NV];
+  if constexpr (Accumulate) {
+    B sc[NV];
 #pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v) sc[v] = B::load_aligned(cscale + v * L);
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) acc[r][v] = Accumulate ? B::load_aligned(c + r * ldc + v * L) : B(0);
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[r][v] = B::load_aligned(c + r * ldc + v * L) * sc[v];
+  } else {
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[r][v] = B(0);
+  }
   for (index_t k = 0; k < kc; ++k) {
     B bv[NV];
 #pragma GCC unroll 8
@@ -197,14 +208,10 @@ class flash_tile_kernel {
       for (index_t c = 0; c < NV; ++c) l[c] = xsimd::fma(l[c], alpha[c], ls[c]);
       // Oᵀ = alpha ⊙ Oᵀ + Vᵀ Pᵀ
       const T* vpt = vp + kt * BK * Vp;
-      for (index_t e = 0; e < Vp; ++e)
-#pragma GCC unroll 8
-        for (index_t c = 0; c < NV; ++c) {
-          T* p = Ot + e * BQ + c * L;
-          (batch::load_aligned(p) * alpha[c]).store_aligned(p);
-        }
+      alignas(64) T alpha_s[BQ];
+      for (index_t c = 0; c < NV; ++c) alpha[c].store_aligned(alpha_s + c * L);
       for (index_t vg = 0; vg < Vp / MR; ++vg)
-        detail::micro_kernel<batch, MR, NV, true>(vpt + vg * MR, 1, Vp, Sb, BQ, nk, Ot + vg * MR * BQ, BQ);
+        detail::micro_kernel<batch, MR, NV, true>(vpt + vg * MR, 1, Vp, Sb, BQ, nk, Ot + vg * MR * BQ, BQ, alpha_s);
     }
     // o = Oᵀ / l, transposed back
     for (index_t c = 0; c < NV; ++c) {
