@@ -58,9 +58,10 @@ SEQMIX_INLINE void store(T* p, const V& v) noexcept {
 }
 
 // e^{Δ A} = 2^{Δ A log2 e} for Δ A <= 0, with a2 = A log2 e pre-scaled. Float batches (the
-// hot path: one per state element and step) use a short exp2: u clamped to >= -125 (the
-// result is then ~2e-38 instead of 0), 2^u = 2^k · p(u - k) with p of degree 6 (least-squares
-// fit on [-1/2, 1/2], relative error 2e-8), the scaling an integer add to the exponent bits.
+// hot path: one per state element and step) use a short exp2: 2^u = 2^k · p(u - k), k the
+// nearest integer, p of degree 6 (least-squares fit on [-1/2, 1/2], relative error 2e-8).
+// The scaling by 2^k is one vscalefps on AVX-512 (exact, 0 for very negative u); other ISAs
+// add k to the exponent bits after clamping u >= -125 (the result is then ~2e-38, not 0).
 // NaN propagates. Everything else (double, scalar tails) uses xsimd's exp2.
 template <class V>
 struct is_float_batch : std::false_type {};
@@ -68,19 +69,30 @@ template <class A>
 struct is_float_batch<xsimd::batch<float, A>> : std::true_type {};
 
 template <class V>
+SEQMIX_INLINE V exp2_poly(const V& f) noexcept {
+  V p = xsimd::fma(V(1.533758477307856e-4f), f, V(1.3399870367720723e-3f));
+  p = xsimd::fma(p, f, V(9.618519805371761e-3f));
+  p = xsimd::fma(p, f, V(5.550329014658928e-2f));
+  p = xsimd::fma(p, f, V(2.4022646248340607e-1f));
+  p = xsimd::fma(p, f, V(6.931471824645996e-1f));
+  return xsimd::fma(p, f, V(1.0f));
+}
+
+template <class V>
 SEQMIX_INLINE V decay(const V& delta, const V& a2) noexcept {
   if constexpr (is_float_batch<V>::value) {
-    using I = xsimd::batch<std::int32_t, typename V::arch_type>;
+    using A = typename V::arch_type;
+#if defined(__AVX512F__)
+    if constexpr (std::is_base_of_v<xsimd::avx512f, A>) {
+      const V u = delta * a2;
+      const V k = xsimd::nearbyint(u);
+      return V(_mm512_scalef_ps(exp2_poly(u - k), k));
+    }
+#endif
+    using I = xsimd::batch<std::int32_t, A>;
     const V u = xsimd::max(V(-125.0f), delta * a2);  // max(c, NaN) is NaN
     const V k = xsimd::nearbyint(u);
-    const V f = u - k;
-    V p = xsimd::fma(V(1.533758477307856e-4f), f, V(1.3399870367720723e-3f));
-    p = xsimd::fma(p, f, V(9.618519805371761e-3f));
-    p = xsimd::fma(p, f, V(5.550329014658928e-2f));
-    p = xsimd::fma(p, f, V(2.4022646248340607e-1f));
-    p = xsimd::fma(p, f, V(6.931471824645996e-1f));
-    p = xsimd::fma(p, f, V(1.0f));
-    const I bits = xsimd::bitwise_cast<I>(p) + (xsimd::to_int(k) << 23);
+    const I bits = xsimd::bitwise_cast<I>(exp2_poly(u - k)) + (xsimd::to_int(k) << 23);
     return xsimd::bitwise_cast<V>(bits);
   } else {
     return xsimd::exp2(delta * a2);
