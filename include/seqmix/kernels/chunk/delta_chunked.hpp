@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include <Eigen/Core>
 
@@ -92,24 +93,66 @@ SEQMIX_INLINE void decay_row(T* SEQMIX_RESTRICT out, const T* SEQMIX_RESTRICT G,
   if (j < i) simd::store_partial(xsimd::exp(gi - simd::load_partial<B>(G + j, std::size_t(i - j))), out + j, std::size_t(i - j));
 }
 
-// Element-wise row helpers; restrict-qualified so they vectorise.
-template <class T>
+// Element-wise row helpers, explicit SIMD (GCC's -O2 does not vectorise these loops):
+// f(batch or scalar, j) over j < n, SIMD body and scalar tail the same expression.
+template <class Arch, class T, class F>
+SEQMIX_INLINE void for_each_lane(index_t n, F&& f) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  constexpr index_t W = B::size;
+  index_t j = 0;
+  for (; j + W <= n; j += W) f(B(), j);
+  for (; j < n; ++j) f(T(), j);
+}
+template <class V, class T>
+SEQMIX_INLINE V load_as(const T* p) noexcept {
+  if constexpr (std::is_same_v<V, T>) return *p;
+  else return V::load_unaligned(p);
+}
+template <class V, class T>
+SEQMIX_INLINE void store_as(const V& v, T* p) noexcept {
+  if constexpr (std::is_same_v<V, T>) *p = v;
+  else v.store_unaligned(p);
+}
+// dst = s · src
+template <class Arch, class T>
 SEQMIX_INLINE void scaled_copy(T* SEQMIX_RESTRICT dst, const T* SEQMIX_RESTRICT src, T s, index_t n) noexcept {
-  for (index_t j = 0; j < n; ++j) dst[j] = s * src[j];
+  for_each_lane<Arch, T>(n, [&](auto v, index_t j) {
+    using V = decltype(v);
+    store_as(V(s) * load_as<V>(src + j), dst + j);
+  });
 }
-template <class T>
+// dst ⊙= s · f
+template <class Arch, class T>
 SEQMIX_INLINE void scale_by(T* SEQMIX_RESTRICT dst, const T* SEQMIX_RESTRICT f, T s, index_t n) noexcept {
-  for (index_t j = 0; j < n; ++j) dst[j] *= s * f[j];
+  for_each_lane<Arch, T>(n, [&](auto v, index_t j) {
+    using V = decltype(v);
+    store_as(load_as<V>(dst + j) * (V(s) * load_as<V>(f + j)), dst + j);
+  });
 }
-template <class T>
+// dst -= src
+template <class Arch, class T>
 SEQMIX_INLINE void subtract(T* SEQMIX_RESTRICT dst, const T* SEQMIX_RESTRICT src, index_t n) noexcept {
-  for (index_t j = 0; j < n; ++j) dst[j] -= src[j];
+  for_each_lane<Arch, T>(n, [&](auto v, index_t j) {
+    using V = decltype(v);
+    store_as(load_as<V>(dst + j) - load_as<V>(src + j), dst + j);
+  });
 }
 // dst = s · (a + e · b)
-template <class T>
+template <class Arch, class T>
 SEQMIX_INLINE void output_row(T* SEQMIX_RESTRICT dst, const T* SEQMIX_RESTRICT a, const T* SEQMIX_RESTRICT b, T e,
                               T s, index_t n) noexcept {
-  for (index_t j = 0; j < n; ++j) dst[j] = s * (a[j] + e * b[j]);
+  for_each_lane<Arch, T>(n, [&](auto v, index_t j) {
+    using V = decltype(v);
+    store_as(V(s) * (load_as<V>(a + j) + V(e) * load_as<V>(b + j)), dst + j);
+  });
+}
+// dst *= s
+template <class Arch, class T>
+SEQMIX_INLINE void scale_in_place(T* SEQMIX_RESTRICT dst, T s, index_t n) noexcept {
+  for_each_lane<Arch, T>(n, [&](auto v, index_t j) {
+    using V = decltype(v);
+    store_as(V(s) * load_as<V>(dst + j), dst + j);
+  });
 }
 
 }  // namespace detail
@@ -159,8 +202,8 @@ void delta_chunked(const delta_head<T>& p, T* S, index_t C) {
       detail::decay_row<Arch>(gam, G, i);
       const T b = bt[i];
       T* pi = P + i * c;
-      detail::scale_by(Gram + i * c, gam, b, i);
-      detail::scale_by(pi, gam, T(1), i);
+      detail::scale_by<Arch>(Gram + i * c, gam, b, i);
+      detail::scale_by<Arch>(pi, gam, T(1), i);
       std::fill(pi + i + 1, pi + c, T(0));
     }
     // Y = [Q; Diag(β e^G) K], U = Diag(β) V, then the UT transform on W and U
@@ -170,24 +213,23 @@ void delta_chunked(const delta_head<T>& p, T* S, index_t C) {
       const T* ki = k + i * p.ld_k;
       const T* vi = v + i * p.ld_v;
       std::memcpy(Y + i * K, qi, sizeof(T) * K);
-      detail::scaled_copy(W + i * K, ki, bt[i] * eG[i], K);
-      detail::scaled_copy(U + i * V, vi, bt[i], V);
+      detail::scaled_copy<Arch>(W + i * K, ki, bt[i] * eG[i], K);
+      detail::scaled_copy<Arch>(U + i * V, vi, bt[i], V);
     }
     detail::unit_lower_solve<Arch>(Gram, c, W, K);
     detail::unit_lower_solve<Arch>(Gram, c, U, V);
     // QS = [Q; W] S_0;  U ← U - W S_0
     gemm<false, false>(2 * c, V, K, Y, K, S, V, QS, V);
     const T* WS = QS + c * V;
-    detail::subtract(U, WS, c * V);
+    detail::subtract<Arch>(U, WS, c * V);
     // O = scale (Diag(e^G) Q S_0 + (P ⊙ Γ) U)
     gemm<false, false>(c, V, c, P, c, U, V, Ob, V);
-    for (index_t i = 0; i < c; ++i) detail::output_row(o + i * p.ld_o, Ob + i * V, QS + i * V, eG[i], p.scale, V);
+    for (index_t i = 0; i < c; ++i) detail::output_row<Arch>(o + i * p.ld_o, Ob + i * V, QS + i * V, eG[i], p.scale, V);
     // S ← e^{G_c} S + (Diag(e^{G_c - G}) K)ᵀ U
     const T Gc = G[c - 1];
-    for (index_t i = 0; i < c; ++i) detail::scaled_copy(Kd + i * K, k + i * p.ld_k, std::exp(Gc - G[i]), K);
+    for (index_t i = 0; i < c; ++i) detail::scaled_copy<Arch>(Kd + i * K, k + i * p.ld_k, std::exp(Gc - G[i]), K);
     const T eGc = eG[c - 1];
-    if (eGc != T(1))
-      for (index_t i = 0; i < K * V; ++i) S[i] *= eGc;
+    if (eGc != T(1)) detail::scale_in_place<Arch>(S, eGc, K * V);
     gemm<true, false>(K, V, c, Kd, K, U, V, S, V, T(1), true);
   }
 }
