@@ -106,8 +106,8 @@ class attention {
 
   void forward(seq_cref<T> x, seq_ref<T> y, state_type& s) const {
     const index_t L = x.extent(0), d = index_t(cfg_.d_model);
-    detail::check_shape("attention mixer", "x", x, {-1, d});
-    detail::check_shape("attention mixer", "y", y, {L, d});
+    seqmix::detail::check_shape("attention mixer", "x", x, {-1, d});
+    seqmix::detail::check_shape("attention mixer", "y", y, {L, d});
     if (s.k.extent(0) != capacity())
       throw shape_error("attention mixer: state was not made by this mixer's make_state()");
     if (L == 0) return;

@@ -45,8 +45,8 @@ class linear_scan_mixer {
 
   void forward(seq_cref<T> x, seq_ref<T> y, state_type& s) const {
     const index_t L = x.extent(0), d = static_cast<index_t>(cfg_.d_model);
-    detail::check_shape("linear_scan_mixer", "x", x, {-1, d});
-    detail::check_shape("linear_scan_mixer", "y", y, {L, d});
+    seqmix::detail::check_shape("linear_scan_mixer", "x", x, {-1, d});
+    seqmix::detail::check_shape("linear_scan_mixer", "y", y, {L, d});
     if (L == 0) return;
     using mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     const auto X = Eigen::Map<const mat, 0, Eigen::OuterStride<>>(x.data(), L, d, Eigen::OuterStride<>(x.stride(0)));
