@@ -26,7 +26,7 @@ template <class T, class Arch = xsimd::default_arch>
 void linear_scan(const linear_scan_args<T>& a, const run_options& opt = {}) {
   const auto seqs = validate(a);
   detail::run_real_scan<Arch, false>(
-      "linear_scan", seqs, a.x.extent(2), opt,
+      "linear_scan", seqs, a.x.extent(2), 3, opt,
       [&](const detail::sequence_span& q) {
         return kernels::scan::linear_scan_source<T>{a.x.ptr(q.batch, q.begin), a.x.stride(1),
                                                     a.g.ptr(q.batch, q.begin), a.g.stride(1)};

@@ -71,7 +71,7 @@ void lru(const lru_args<T>& a, const run_options& opt = {}) {
     }
   };
   if (f == form::chunked) {
-    const index_t chunk = opt.chunk > 0 ? opt.chunk : detail::scan_default_chunk(steps);
+    const index_t chunk = opt.chunk > 0 ? opt.chunk : detail::scan_default_chunk(D * 4 * index_t(sizeof(T)));
     for (index_t s = 0; s < nseq; ++s) {
       const auto q = seqs[s];
       struct task_t {

@@ -27,7 +27,7 @@ template <class T, class Arch = xsimd::default_arch>
 void min_gru(const min_gru_args<T>& a, const run_options& opt = {}) {
   const auto seqs = validate(a);
   detail::run_real_scan<Arch, true>(
-      "min_gru", seqs, a.z_raw.extent(2), opt,
+      "min_gru", seqs, a.z_raw.extent(2), 3, opt,
       [&](const detail::sequence_span& q) {
         return kernels::scan::min_gru_source<T>{a.z_raw.ptr(q.batch, q.begin), a.z_raw.stride(1),
                                                 a.h_raw.ptr(q.batch, q.begin), a.h_raw.stride(1)};

@@ -27,7 +27,7 @@ template <class T, class Arch = xsimd::default_arch>
 void min_lstm(const min_lstm_args<T>& a, const run_options& opt = {}) {
   const auto seqs = validate(a);
   detail::run_real_scan<Arch, true>(
-      "min_lstm", seqs, a.f_raw.extent(2), opt,
+      "min_lstm", seqs, a.f_raw.extent(2), 4, opt,
       [&](const detail::sequence_span& q) {
         return kernels::scan::min_lstm_source<T>{a.f_raw.ptr(q.batch, q.begin), a.f_raw.stride(1),
                                                  a.i_raw.ptr(q.batch, q.begin), a.i_raw.stride(1),

@@ -27,7 +27,7 @@ SEQMIX_INLINE void store_interleaved(T* p, const V& re, const V& im) noexcept {
 template <class Arch, class Src, class T>
 void complex_recurrent(const Src& src, T* o, std::ptrdiff_t ldo, T* hre, T* him, index_t steps, std::size_t c0,
                        std::size_t c1) noexcept {
-  constexpr std::size_t tile = 2048 / sizeof(T);
+  constexpr std::size_t tile = 8192 / sizeof(T);
   for (std::size_t b0 = c0; b0 < c1; b0 += tile) {
     const std::size_t b1 = std::min(c1, b0 + tile);
     for (index_t t = 0; t < steps; ++t) {

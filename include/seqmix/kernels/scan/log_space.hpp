@@ -12,7 +12,7 @@ namespace seqmix::kernels::scan {
 template <class Arch, class Src, class T>
 void log_recurrent(const Src& src, T* o, std::ptrdiff_t ldo, T* lh, index_t steps, std::size_t c0,
                    std::size_t c1) noexcept {
-  constexpr std::size_t tile = 4096 / sizeof(T);
+  constexpr std::size_t tile = 16384 / sizeof(T);
   for (std::size_t b0 = c0; b0 < c1; b0 += tile) {
     const std::size_t b1 = std::min(c1, b0 + tile);
     for (index_t t = 0; t < steps; ++t) {

@@ -2,22 +2,53 @@
 // Real first-order scans h_t = a_t ⊙ h_{t-1} + b_t, SIMD across channels, streaming over
 // time. The coefficients come from a source object (see sources.hpp):
 //   src.template coeffs<V>(t, c, a, b)   a_t, b_t at step t, channels [c, c + lanes(V))
-//   src.template log_decay<V>(t, c, a)   log a_t (optional; else log(a) is used)
 //   src.shifted(t0)                      the same source starting t0 steps later
 // Channel ranges are [c0, c1) and every pointer is indexed by absolute channel:
 // o + t*ldo + c, h + c. Stateless, no allocation, no shape checks.
+#include <limits>
+
 #include "seqmix/kernels/scan/common.hpp"
 
 namespace seqmix::kernels::scan {
 
-// Channels per pass over time: the state of one tile stays in L1 while rows stream by.
+// Channels per pass over time (16 KiB of state): the state stays in L1 while rows stream
+// by, and each row is one long contiguous run for the prefetchers (4 KiB tiles measured
+// 2.5x slower at D=4096: every row segment then starts a new page).
 template <class T>
-inline constexpr std::size_t row_tile = 4096 / sizeof(T);
+inline constexpr std::size_t row_tile = 16384 / sizeof(T);
+
+// Narrow rows (at most `K` batches): the state lives in registers for the whole sweep
+// over time instead of round-tripping through memory every step.
+template <class Arch, int K, class Src, class T, class Step>
+SEQMIX_INLINE void register_sweep(std::size_t c, index_t steps, Step&& step) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  for (index_t t = 0; t < steps; ++t)
+#pragma GCC unroll 8
+    for (int k = 0; k < K; ++k) step(t, k, c + k * B::size);
+}
 
 // Recurrent form: o_t = h_t for t < steps, h in/out. o may be null (state only).
 template <class Arch, class Src, class T>
 void real_recurrent(const Src& src, T* o, std::ptrdiff_t ldo, T* h, index_t steps, std::size_t c0,
                     std::size_t c1) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  constexpr int K = 8;
+  if (c1 - c0 <= K * B::size) {  // narrow: full batches in registers, tail in memory
+    const std::size_t nb = (c1 - c0) / B::size;
+    B hv[K];
+    for (std::size_t k = 0; k < nb; ++k) hv[k] = B::load_unaligned(h + c0 + k * B::size);
+    const auto body = [&](index_t t, int k, std::size_t c) SEQMIX_SCAN_LAMBDA {
+      if (std::size_t(k) >= nb) return;
+      B a, b;
+      src.template coeffs<B>(t, c, a, b);
+      hv[k] = simd::fma(a, hv[k], b);
+      if (o) hv[k].store_unaligned(o + t * ldo + c);
+    };
+    register_sweep<Arch, K, Src, T>(c0, steps, body);
+    for (std::size_t k = 0; k < nb; ++k) hv[k].store_unaligned(h + c0 + k * B::size);
+    c0 += nb * B::size;
+    if (c0 == c1) return;
+  }
   for (std::size_t b0 = c0; b0 < c1; b0 += row_tile<T>) {
     const std::size_t b1 = std::min(c1, b0 + row_tile<T>);
     for (index_t t = 0; t < steps; ++t) {
@@ -34,17 +65,59 @@ void real_recurrent(const Src& src, T* o, std::ptrdiff_t ldo, T* h, index_t step
   }
 }
 
-template <class V, class Src>
-SEQMIX_INLINE V log_decay_of(const Src& src, index_t t, std::size_t c, const V& a) noexcept {
-  if constexpr (requires { src.template log_decay<V>(t, c, a); }) return src.template log_decay<V>(t, c, a);
-  else return simd::log(a);
-}
+// Precomputed coefficients: rows of a and b, `ld` elements apart.
+template <class T>
+struct coeff_source {
+  const T* a;
+  const T* b;
+  std::ptrdiff_t ld;
+  coeff_source shifted(index_t t0) const noexcept { return {a + t0 * ld, b + t0 * ld, ld}; }
+  template <class V>
+  SEQMIX_INLINE void coeffs(index_t t, std::size_t c, V& av, V& bv) const noexcept {
+    av = load_v<V>(a + t * ld + c);
+    bv = load_v<V>(b + t * ld + c);
+  }
+};
 
-// The chunk's affine map from a zero state: h -> exp(log_a) ⊙ h + hloc (both written).
+// Pass 1 of the two-pass form: the chunk's affine map h -> prod ⊙ h + hloc from a zero
+// state (prod = Π a, flushed to 0 once below the smallest normal number, so at most a
+// few steps ever multiply denormals: the register path checks every 16 steps), and, when a_out is not null, the coefficients themselves (rows `ldc`
+// apart) so that pass 2 is one fma per element on cached data.
 template <class Arch, class Src, class T>
-void real_summary(const Src& src, T* hloc, T* log_a, index_t steps, std::size_t c0, std::size_t c1) noexcept {
+void real_summary(const Src& src, T* a_out, T* b_out, std::ptrdiff_t ldc, T* hloc, T* prod, index_t steps,
+                  std::size_t c0, std::size_t c1) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  constexpr int K = 8;
+  const B tiny(std::numeric_limits<T>::min());
+  if (c1 - c0 <= K * B::size) {  // narrow: map in registers
+    const std::size_t nb = (c1 - c0) / B::size;
+    B hv[K], pv[K];
+    for (int k = 0; k < K; ++k) {
+      hv[k] = B(0);
+      pv[k] = B(1);
+    }
+    const auto body = [&](index_t t, int k, std::size_t c) SEQMIX_SCAN_LAMBDA {
+      if (std::size_t(k) >= nb) return;
+      B a, b;
+      src.template coeffs<B>(t, c, a, b);
+      if (a_out) {
+        a.store_unaligned(a_out + t * ldc + c);
+        b.store_unaligned(b_out + t * ldc + c);
+      }
+      hv[k] = simd::fma(a, hv[k], b);
+      pv[k] = pv[k] * a;
+      if ((t & 15) == 15) pv[k] = xsimd::select(pv[k] < tiny, B(0), pv[k]);
+    };
+    register_sweep<Arch, K, Src, T>(c0, steps, body);
+    for (std::size_t k = 0; k < nb; ++k) {
+      hv[k].store_unaligned(hloc + c0 + k * B::size);
+      xsimd::select(pv[k] < tiny, B(0), pv[k]).store_unaligned(prod + c0 + k * B::size);
+    }
+    c0 += nb * B::size;
+    if (c0 == c1) return;
+  }
   std::fill(hloc + c0, hloc + c1, T(0));
-  std::fill(log_a + c0, log_a + c1, T(0));
+  std::fill(prod + c0, prod + c1, T(1));
   for (std::size_t b0 = c0; b0 < c1; b0 += row_tile<T>) {
     const std::size_t b1 = std::min(c1, b0 + row_tile<T>);
     for (index_t t = 0; t < steps; ++t)
@@ -52,8 +125,13 @@ void real_summary(const Src& src, T* hloc, T* log_a, index_t steps, std::size_t 
         using V = typename decltype(tag)::type;
         V a, b;
         src.template coeffs<V>(t, c, a, b);
+        if (a_out) {
+          store_v(a_out + t * ldc + c, a);
+          store_v(b_out + t * ldc + c, b);
+        }
         store_v(hloc + c, simd::fma(a, load_v<V>(hloc + c), b));
-        store_v(log_a + c, load_v<V>(log_a + c) + log_decay_of<V>(src, t, c, a));
+        const V p = load_v<V>(prod + c) * a;
+        store_v(prod + c, sel(p < V(std::numeric_limits<T>::min()), V(0), p));
       });
   }
 }

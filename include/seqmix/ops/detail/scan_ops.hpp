@@ -20,8 +20,11 @@
 
 namespace seqmix::detail {
 
-// Default chunk of the two-pass form: at least 16 chunks, each at least 4096 steps.
-inline index_t scan_default_chunk(index_t steps) { return std::max<index_t>(4096, (steps + 15) / 16); }
+// Default chunk of the two-pass form (steps): a chunk's inputs and outputs take about
+// 256 KiB, so pass 2 finds what it needs in L2 right after pass 1. Shape only.
+inline index_t scan_default_chunk(index_t bytes_per_step) {
+  return std::max<index_t>(16, (index_t(1) << 18) / std::max<index_t>(bytes_per_step, 1));
+}
 
 // The form to run. auto depends on the shape only (never on the thread count, so results
 // do not either): the two-pass chunked form for few, long, narrow sequences (where it is
@@ -53,8 +56,9 @@ const typename V2::value_type* state_row(const V2& v, index_t s) { return v.empt
 
 // Real scans. make_src(sequence_span) gives the coefficient source at the sequence start.
 // Log = true: the parallel form runs in log space (positive recurrences).
+// `streams`: tensors of [B,T,D] read or written per step (inputs + output), for the chunk size.
 template <class Arch, bool Log, class T, class MakeSrc>
-void run_real_scan(std::string_view op, const sequences& seqs, index_t D, const run_options& opt, MakeSrc make_src,
+void run_real_scan(std::string_view op, const sequences& seqs, index_t D, int streams, const run_options& opt, MakeSrc make_src,
                    tensor_view<T, 3> o, const_view<T, 2> h0, tensor_view<T, 2> hN) {
   namespace ks = kernels::scan;
   const index_t nseq = seqs.count();
@@ -70,26 +74,33 @@ void run_real_scan(std::string_view op, const sequences& seqs, index_t D, const 
     if (!hN.empty()) std::copy(h + c0, h + c1, hN.ptr(s) + c0);
   };
   if (f == form::chunked) {
-    const index_t chunk = opt.chunk > 0 ? opt.chunk : scan_default_chunk(steps);
+    const index_t chunk = opt.chunk > 0 ? opt.chunk : scan_default_chunk(D * streams * index_t(sizeof(T)));
     for (index_t s = 0; s < nseq; ++s) {
       const auto q = seqs[s];
       using src_t = std::decay_t<decltype(make_src(q))>;
       T* out = o.ptr(q.batch, q.begin);
+      // pass 1 computes the coefficients once into this thread's scratch (slot 3, 2·chunk·D),
+      // pass 2 reads them back from cache: one fma per element
       struct task_t {
         src_t src;
         T* out;
         std::ptrdiff_t ldo;
-        index_t D;
+        index_t D, chunk;
         std::size_t state_size() const { return D; }
         std::size_t summary_size() const { return 2 * D; }
+        T* scratch() const { return thread_workspace(3).template get<T>(std::size_t(2 * chunk * D)); }
+        void summarize(index_t b, index_t n, T* m) const {
+          T* s = scratch();
+          ks::real_summary<Arch>(src.shifted(b), s, s + chunk * D, D, m, m + D, n, 0, D);
+        }
         void scan(index_t b, index_t n, T* h) const {
-          ks::real_recurrent<Arch>(src.shifted(b), out + b * ldo, ldo, h, n, 0, D);
+          T* s = scratch();
+          ks::real_recurrent<Arch>(ks::coeff_source<T>{s, s + chunk * D, D}, out + b * ldo, ldo, h, n, 0, D);
         }
-        void summarize(index_t b, index_t n, T* m) const { ks::real_summary<Arch>(src.shifted(b), m, m + D, n, 0, D); }
         void apply(index_t, index_t, const T* m, T* h) const {
-          for (index_t c = 0; c < D; ++c) h[c] = std::exp(m[D + c]) * h[c] + m[c];
+          for (index_t c = 0; c < D; ++c) h[c] = m[D + c] * h[c] + m[c];
         }
-      } task{make_src(q), out, ldo, D};
+      } task{make_src(q), out, ldo, D, chunk};
       T* h = thread_workspace(2).template get<T>(D);
       load_state(h, q.state, 0, D);
       ks::two_pass(task, q.length, chunk, threads, h);
