@@ -15,3 +15,7 @@
 #include "seqmix/ops/ssd.hpp"
 #include "seqmix/ops/delta_rule.hpp"
 #include "seqmix/ops/gated_delta_rule.hpp"
+#include "seqmix/ops/rwkv4.hpp"
+#include "seqmix/ops/rwkv5.hpp"
+#include "seqmix/ops/rwkv6.hpp"
+#include "seqmix/ops/rwkv7.hpp"

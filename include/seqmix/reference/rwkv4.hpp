@@ -11,7 +11,7 @@ namespace seqmix::reference {
 
 template <class T>
 void rwkv4(const rwkv4_args<T>& x) {
-  const detail::sequences seqs("rwkv4", x.k.extent(0), x.k.extent(1), x.cu_seqlens);
+  const seqmix::detail::sequences seqs("rwkv4", x.k.extent(0), x.k.extent(1), x.cu_seqlens);
   const index_t D = x.k.extent(2);
   for (index_t s = 0; s < seqs.count(); ++s) {
     const auto q = seqs[s];

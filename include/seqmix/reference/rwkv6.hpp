@@ -16,7 +16,7 @@ template <class T, class WOf>
 void rwkv6_like(const char* op, const const_view<T, 4>& r, const const_view<T, 4>& k, const const_view<T, 4>& v,
                 WOf w_of, const const_view<T, 2>& u, const tensor_view<T, 4>& o, const const_view<T, 4>& s0,
                 const tensor_view<T, 4>& sN, std::span<const std::int64_t> cu, T scale) {
-  const detail::sequences seqs(op, r.extent(0), r.extent(1), cu);
+  const seqmix::detail::sequences seqs(op, r.extent(0), r.extent(1), cu);
   const index_t H = r.extent(2), K = r.extent(3), V = v.extent(3);
   std::vector<T> S(static_cast<std::size_t>(K * V));
   for (index_t s = 0; s < seqs.count(); ++s) {

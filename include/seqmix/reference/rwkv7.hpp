@@ -11,7 +11,7 @@ namespace seqmix::reference {
 
 template <class T>
 void rwkv7(const rwkv7_args<T>& x) {
-  const detail::sequences seqs("rwkv7", x.r.extent(0), x.r.extent(1), x.cu_seqlens);
+  const seqmix::detail::sequences seqs("rwkv7", x.r.extent(0), x.r.extent(1), x.cu_seqlens);
   const index_t H = x.r.extent(2), K = x.r.extent(3), V = x.v.extent(3);
   const T scale = x.resolved_scale();
   std::vector<T> S(static_cast<std::size_t>(K * V)), sa(static_cast<std::size_t>(V));
