@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "seqmix/compose.hpp"
+#include "seqmix/compose/state_io.hpp"
 #include "seqmix/mixers.hpp"
 #include "support/bench_util.hpp"
 
@@ -57,19 +58,67 @@ mixer_case make_case(std::string name, std::string family, Make make, Bytes byte
           std::move(core_flops), quadratic};
 }
 
-inline std::vector<mixer_case> all_cases(std::size_t d) {
+// The state (or KV cache) a mixer holds: every tensor/vector of its state.
+inline auto measured_state = [](const auto&, const auto& s) { return seqmix::state_bytes(s); };
+
+inline std::vector<mixer_case> all_cases(std::size_t d, index_t max_len = 65536) {
   const double D = double(d);
   std::vector<mixer_case> c;
-  using namespace seqmix::mixers;
-  using namespace seqmix::compose;
-  c.push_back(make_case<linear_scan_mixer<float>>(
-      "gated_scan", "diagonal", [d] { return linear_scan_mixer<float>({.d_model = d}); },
-      [](const auto& m, const auto&) { return double(m.d_model()) * sizeof(float); },
-      [D](index_t T) { return 5.0 * T * D; }));
-  c.push_back(make_case<swiglu<float>>(
-      "swiglu_ffn", "feed-forward", [d] { return swiglu<float>({.d_model = d}); },
+  namespace m = seqmix::mixers;
+  namespace cp = seqmix::compose;
+  const auto lin = [](double per_token) { return [per_token](index_t T) { return per_token * double(T); }; };
+
+  // softmax attention: 8 heads of 64, causal; core FLOPs 4·H·D·T(T+1)/2
+  c.push_back(make_case<m::attention<float>>(
+      "attention", "softmax attention",
+      [d, max_len] { return m::attention<float>({.d_model = d, .n_heads = d / 64, .max_len = std::size_t(max_len) + 64}); },
+      [](const auto& mx, const auto& s) { return seqmix::state_bytes(s) * double(s.length) / double(std::max<index_t>(1, s.k.extent(0))); },
+      [D](index_t T) { return 4.0 * D * double(T) * double(T + 1) / 2.0; }, /*quadratic=*/true));
+  c.push_back(make_case<m::attention<float>>(
+      "swa_attention_w1024", "softmax attention",
+      [d] { return m::attention<float>({.d_model = d, .n_heads = d / 64, .window = 1024}); }, measured_state,
+      [D](index_t T) { return 4.0 * D * double(T) * double(std::min<index_t>(T, 1024)); }));
+  // chunked linear attention family: 5·T·H·K·V
+  c.push_back(make_case<m::linear_attention<float>>(
+      "linear_attention", "linear attention", [d] { return m::linear_attention<float>({.d_model = d, .num_heads = d / 64}); },
+      measured_state, lin(5.0 * D * 64)));
+  c.push_back(make_case<m::retnet<float>>(
+      "retnet", "linear attention", [d] { return m::retnet<float>({.d_model = d, .num_heads = d / 128}); },
+      measured_state, lin(5.0 * D * 2 * 128)));
+  c.push_back(make_case<m::gla<float>>(
+      "gla", "linear attention", [d] { return m::gla<float>({.d_model = d, .num_heads = 4}); },
+      measured_state, lin(5.0 * (D / 2) * (D / 4))));
+  // Mamba: selective scan 7·T·D_inner·N; Mamba-2 SSD 5·T·H·P·N
+  c.push_back(make_case<m::mamba<float>>(
+      "mamba", "selective SSM", [d] { return m::mamba<float>({.d_model = d}); }, measured_state, lin(7.0 * 2 * D * 16)));
+  c.push_back(make_case<m::mamba2<float>>(
+      "mamba2", "selective SSM", [d] { return m::mamba2<float>({.d_model = d}); }, measured_state, lin(5.0 * 2 * D * 128)));
+  // delta rule: 7·T·H·K·V
+  c.push_back(make_case<m::deltanet<float>>(
+      "deltanet", "delta rule", [d] { return m::deltanet<float>({.d_model = d, .num_heads = d / 64}); },
+      measured_state, lin(7.0 * D * 64)));
+  c.push_back(make_case<m::gated_deltanet<float>>(
+      "gated_deltanet", "delta rule", [d] { return m::gated_deltanet<float>({.d_model = d, .num_heads = d / 128, .head_dim = 64}); },
+      measured_state, lin(7.0 * (D / 128) * 64 * 128)));
+  // SEQMIX_COMPARE_RWKV
+  // diagonal recurrences: a few FLOPs per channel and step
+  c.push_back(make_case<m::lru<float>>(
+      "lru", "diagonal recurrence", [d] { return m::lru<float>({.d_model = d}); }, measured_state, lin(8.0 * D)));
+  c.push_back(make_case<m::min_gru<float>>(
+      "min_gru", "diagonal recurrence", [d] { return m::min_gru<float>({.d_model = d, .expansion = 1.5}); },
+      measured_state, lin(8.0 * 1.5 * D)));
+  c.push_back(make_case<m::min_lstm<float>>(
+      "min_lstm", "diagonal recurrence", [d] { return m::min_lstm<float>({.d_model = d, .expansion = 1.5}); },
+      measured_state, lin(10.0 * 1.5 * D)));
+  c.push_back(make_case<m::hgrn<float>>(
+      "hgrn", "diagonal recurrence", [d] { return m::hgrn<float>({.d_model = d}); }, measured_state, lin(8.0 * D)));
+  // Hyena (order 2): one long FFT convolution per channel, ~3 real FFTs of 2T: 3·2.5·2T·log2(2T)·D
+  c.push_back(make_case<m::hyena<float>>(
+      "hyena", "long convolution", [d, max_len] { return m::hyena<float>({.d_model = d, .l_max = std::size_t(max_len)}); },
+      measured_state, [D](index_t T) { return 15.0 * D * double(T) * std::log2(2.0 * double(T)); }));
+  c.push_back(make_case<cp::swiglu<float>>(
+      "swiglu_ffn", "channel mixer (reference)", [d] { return cp::swiglu<float>({.d_model = d}); },
       [](const auto&, const auto&) { return 0.0; }, [](index_t) { return 0.0; }));
-  // families add their mixers here
   return c;
 }
 
