@@ -11,7 +11,7 @@ namespace seqmix::reference {
 
 template <class T>
 void gla(const gla_args<T>& a) {
-  const detail::sequences seqs("gla", a.q.extent(0), a.q.extent(1), a.cu_seqlens);
+  const seqmix::detail::sequences seqs("gla", a.q.extent(0), a.q.extent(1), a.cu_seqlens);
   const index_t H = a.q.extent(2), K = a.q.extent(3), V = a.v.extent(3);
   const T scale = a.scale ? T(*a.scale) : T(1) / std::sqrt(T(K));
   std::vector<T> S(K * V);

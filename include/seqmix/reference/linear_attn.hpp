@@ -21,7 +21,7 @@ T apply_feature_map(feature_map m, T x) {
 
 template <class T>
 void linear_attn(const linear_attn_args<T>& a) {
-  const detail::sequences seqs("linear_attn", a.q.extent(0), a.q.extent(1), a.cu_seqlens);
+  const seqmix::detail::sequences seqs("linear_attn", a.q.extent(0), a.q.extent(1), a.cu_seqlens);
   const index_t H = a.q.extent(2), K = a.q.extent(3), V = a.v.extent(3);
   const T scale = a.scale ? T(*a.scale) : T(1) / std::sqrt(T(K));
   std::vector<T> S(K * V), z(K), phq(K), phk(K);

@@ -12,7 +12,7 @@ namespace seqmix::reference {
 
 template <class T>
 void ssd(const ssd_args<T>& a) {
-  const detail::sequences seqs("ssd", a.x.extent(0), a.x.extent(1), a.cu_seqlens);
+  const seqmix::detail::sequences seqs("ssd", a.x.extent(0), a.x.extent(1), a.cu_seqlens);
   const index_t H = a.x.extent(2), P = a.x.extent(3), G = a.B.extent(2), N = a.B.extent(3);
   std::vector<T> S(P * N);
   for (index_t s = 0; s < seqs.count(); ++s) {
