@@ -4,6 +4,8 @@
 #include "support/bench_util.hpp"
 #include "seqmix/ops/attention.hpp"
 
+#include <Eigen/Core>
+
 using namespace seqmix;
 
 namespace {
@@ -57,5 +59,35 @@ static void bm_attention_decode(benchmark::State& st) {
   bench::report(st, 1.0, attention_flops(in.args), double(S) * 16 * 256 * sizeof(float));
 }
 BENCHMARK(bm_attention_decode)->ArgsProduct({{32768}, {1, 2}})->Unit(benchmark::kMillisecond);
+
+// The tile product of the flash kernel, Sᵀ[64×64] = K[64×64]·Qᵀ[64×64] (fp32, from L1): the
+// own register-blocked micro-kernel against Eigen's GEMM on the same blocks. FLOPs 2·64³.
+static void bm_tile_product_microkernel(benchmark::State& st) {
+  using sh = kernels::attention::flash_shape<xsimd::default_arch, float>;
+  alignas(64) static float a[64 * 64], b[64 * sh::BQ], c[64 * sh::BQ];
+  const auto ra = bench::uniform<float>({64 * 64}, -1, 1, 5), rb = bench::uniform<float>({64 * sh::BQ}, -1, 1, 6);
+  std::copy(ra.values().begin(), ra.values().end(), a);
+  std::copy(rb.values().begin(), rb.values().end(), b);
+  for (auto _ : st) {
+    for (index_t g = 0; g < 64; g += sh::MR)
+      kernels::attention::detail::micro_kernel<sh::batch, sh::MR, sh::NV, false>(a + g * 64, 64, 1, b, sh::BQ, 64,
+                                                                                 c + g * sh::BQ, sh::BQ);
+    benchmark::DoNotOptimize(c);
+  }
+  bench::report(st, 64, 2.0 * 64 * 64 * sh::BQ);
+}
+BENCHMARK(bm_tile_product_microkernel);
+
+static void bm_tile_product_eigen(benchmark::State& st) {
+  using mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::setNbThreads(1);  // one core, as the micro-kernel
+  mat a = mat::Random(64, 64), b = mat::Random(64, 64), c(64, 64);
+  for (auto _ : st) {
+    c.noalias() = a * b;
+    benchmark::DoNotOptimize(c.data());
+  }
+  bench::report(st, 64, 2.0 * 64 * 64 * 64);
+}
+BENCHMARK(bm_tile_product_eigen);
 
 BENCHMARK_MAIN();

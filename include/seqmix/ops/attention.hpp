@@ -184,11 +184,27 @@ void attention_parallel(const attention_args<T>& a, int threads) {
     p.cum = cum_of(a, cum, sq, w.h);
     p.slope = a.alibi_slopes.empty() ? 0.0 : double(a.alibi_slopes(w.h));
     auto [kp, vp] = unit_ptr(std::size_t(w.seq), kh);
-    const index_t off = sq.sk - sq.tq;
-    for (index_t ti : {w.ta, w.tb}) {
-      const index_t P0 = std::max(off, ti * sh::BQ), P1 = std::min(sq.sk - 1, ti * sh::BQ + sh::BQ - 1);
-      kernels::attention::flash_tile_kernel<Arch, T>::run(p, kp, vp, P0 - off, P1 - P0 + 1);
-      if (w.tb == w.ta) break;
+    // query rows [t0, t0 + n) of tile ti of item w
+    auto rows_of = [&](const item& x, index_t ti) {
+      const auto& s = seqs[std::size_t(x.seq)];
+      const index_t off = s.sk - s.tq;
+      const index_t P0 = std::max(off, ti * sh::BQ), P1 = std::min(s.sk - 1, ti * sh::BQ + sh::BQ - 1);
+      return std::pair<index_t, index_t>(P0 - off, P1 - P0 + 1);
+    };
+    auto q_of = [&](const item& x, index_t t0) { return a.q.ptr(seqs[std::size_t(x.seq)].b, seqs[std::size_t(x.seq)].q0 + t0, x.h); };
+    const auto [ta0, na] = rows_of(w, w.ta);
+    if (w.tb == w.ta) {
+      kernels::attention::flash_tile_kernel<Arch, T>::run(p, kp, vp, ta0, na);
+    } else {
+      const auto [tb0, nb] = rows_of(w, w.tb);
+      kernels::attention::flash_tile_kernel<Arch, T>::run(p, kp, vp, ta0, na, q_of(w, tb0), a.q.stride(1), nb);
+      if (std::size_t(it) + 1 < items.size()) {
+        const item& nx = items[std::size_t(it) + 1];
+        const auto [tn0, nn] = rows_of(nx, nx.ta);
+        kernels::attention::flash_tile_kernel<Arch, T>::run(p, kp, vp, tb0, nb, q_of(nx, tn0), a.q.stride(1), nn);
+      } else {
+        kernels::attention::flash_tile_kernel<Arch, T>::run(p, kp, vp, tb0, nb);
+      }
     }
   });
 }

@@ -120,7 +120,10 @@ class flash_tile_kernel {
 
  public:
   // Rows [t0, t0 + nq) (nq <= BQ) of head problem h, with its K/V packed by flash_pack.
-  static void run(const head_problem<T>& h, const T* kp, const T* vp, index_t t0, index_t nq) {
+  // `next_t0`, `next_nq`: the query rows this thread runs next (prefetched into L2 while
+  // this tile computes; nq = 0 for none).
+  static void run(const head_problem<T>& h, const T* kp, const T* vp, index_t t0, index_t nq,
+                  const T* next_q = nullptr, index_t next_ldq = 0, index_t next_nq = 0) {
     const index_t K = h.K, V = h.V, Vp = sh::vpad(V);
     const index_t P0 = t0 + h.offset(), P1 = P0 + nq - 1;
     const index_t lo = h.vis.lo(P0), hi = h.vis.hi(P1);
@@ -145,11 +148,25 @@ class flash_tile_kernel {
       for (index_t x = 0; x < index_t(sizeof(T)) * K; x += 64) __builtin_prefetch(qr + x, 0, 3);
       for (index_t x = 0; x < index_t(sizeof(T)) * V; x += 64) __builtin_prefetch(orow + x, 1, 2);
     }
+    for (index_t i = 0; i < next_nq; ++i) {
+      const char* qr = reinterpret_cast<const char*>(next_q + i * next_ldq);
+      for (index_t x = 0; x < index_t(sizeof(T)) * K; x += 64) __builtin_prefetch(qr + x, 0, 2);
+    }
     const T scale2 = T(h.scale * log2e);
+    // Qᵀ: rows copied contiguously first (streaming reads), then transposed inside L1
+    // (the Sb buffer is free at this point and holds BK·BQ >= BQ·K... when K <= BK)
     if (nq < BQ) std::memset(static_cast<void*>(Qt), 0, sizeof(T) * std::size_t(n_qt));
-    for (index_t i = 0; i < nq; ++i) {
-      const T* src = h.q + (t0 + i) * h.ldq;
-      for (index_t d = 0; d < K; ++d) Qt[d * BQ + i] = src[d] * scale2;
+    if (K <= BK) {
+      for (index_t i = 0; i < nq; ++i) std::memcpy(Sb + i * K, h.q + (t0 + i) * h.ldq, sizeof(T) * std::size_t(K));
+      for (index_t d = 0; d < K; ++d) {
+        T* dst = Qt + d * BQ;
+        for (index_t i = 0; i < nq; ++i) dst[i] = Sb[i * K + d] * scale2;
+      }
+    } else {
+      for (index_t i = 0; i < nq; ++i) {
+        const T* src = h.q + (t0 + i) * h.ldq;
+        for (index_t d = 0; d < K; ++d) Qt[d * BQ + i] = src[d] * scale2;
+      }
     }
     std::memset(static_cast<void*>(Ot), 0, sizeof(T) * std::size_t(n_o));
     const bool bias = h.has_bias();
