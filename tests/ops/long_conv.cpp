@@ -152,3 +152,14 @@ TEST_CASE("long_conv rejects bad shapes and options", "[long_conv][errors]") {
   CHECK_THROWS_AS(long_conv(a, {form::blocked, -3, 1}), option_error);
   CHECK_NOTHROW(long_conv(a, {form::blocked, 0, 1}));
 }
+
+TEST_CASE("long_conv: auto picks direct for decode, blocked for short filters, fft for long ones", "[long_conv]") {
+  auto pick = [](index_t T, index_t L, index_t P) {
+    tensor<float> u({1, T, 256}), h({256, L}), o({1, T, 256}), hist({1, P, 256});
+    long_conv_args<float> a{u.view<3>(), h.view<2>(), {}, o.view<3>(), P ? hist.cview<3>() : const_view<float, 3>{}};
+    return long_conv_auto_form(a);
+  };
+  CHECK(pick(1, 4096, 4095) == form::direct);
+  CHECK(pick(8192, 64, 0) == form::blocked);
+  CHECK(pick(8192, 8192, 0) == form::fft);
+}

@@ -27,19 +27,24 @@ void validate(const long_conv_args<T>& a) {
 namespace detail {
 
 // Cost model of the forms (nanoseconds, one thread), calibrated with bench/hyena.cpp on
-// the 2-core AVX-512 machine (see README, section Hyena): direct costs per vector FMA, the
-// FFT forms per butterfly-element (M log2 M per transform, three transforms per pair and
-// batch entry minus the shared filter one).
+// the 2-core AVX-512 machine (CPU time, see README, section Hyena):
+//   direct  : 0.93 ns per vector FMA (W lanes) + 22 ns per copied input row and lane block;
+//   fft     : per vertical transform of M points, 1.5 ns·M·log2 M while a buffer
+//             (M·2W·sizeof(T)) fits in L2, 2.6 ns beyond, 3.1 ns beyond 32 MiB (L3);
+//             three transforms per pair of lane blocks and batch entry minus the shared
+//             filter one (1 + 2B), plus 10 ns per row loaded/stored;
+//   blocked : 2.5 ns·M·log2 M per transform (small transforms, carry handling; never less
+//             than fft's rate for the same size) plus 2 µs per block.
 struct long_conv_costs {
-  double direct_per_fma = 0.30;
-  double fft_per_point = 0.55;      // per M·log2(M) of one vertical transform
-  double fft_per_point_big = 0.95;  // same, when the transform leaves L2 (M·2W·sizeof(T) > 1 MiB)
-  double fft_fixed = 2000;          // per pair: twiddle lookups, filter gather, setup
+  double direct_per_fma = 0.93, direct_per_row = 22;
+  double fft_l2 = 1.5, fft_l3 = 2.6, fft_dram = 3.1, fft_per_row = 10;
+  double blocked_per_point = 2.5, blocked_per_block = 2000;
 };
 
 inline double fft_transform_cost(const long_conv_costs& c, std::size_t M, std::size_t elem_bytes) {
   const double lg = M > 1 ? std::log2(double(M)) : 1.0;
-  const double per = M * elem_bytes > (std::size_t(1) << 20) ? c.fft_per_point_big : c.fft_per_point;
+  const std::size_t bytes = M * elem_bytes;
+  const double per = bytes <= (std::size_t(1) << 20) ? c.fft_l2 : bytes <= (std::size_t(32) << 20) ? c.fft_l3 : c.fft_dram;
   return per * double(M) * lg;
 }
 
@@ -47,8 +52,8 @@ template <class T>
 form long_conv_pick(const kernels::conv_geometry& g, index_t B, index_t D, int chunk) {
   constexpr index_t W = xsimd::batch<T>::size;
   const long_conv_costs c;
-  const double blocks = double((D + W - 1) / W), pairs = std::ceil(blocks / 2);
-  // Σ_{r=rmin}^{n-1} min(r+1, Le)
+  const double blocks = double((D + W - 1) / W), pairs = std::ceil(blocks / 2), b = double(B);
+  // Σ_{r=rmin}^{n-1} min(r+1, Le): vector FMAs per lane block
   double taps = 0;
   {
     const double lo = double(g.rmin), hi = double(g.n), le = double(g.Le);
@@ -56,14 +61,18 @@ form long_conv_pick(const kernels::conv_geometry& g, index_t B, index_t D, int c
     taps += (knee - lo) * (lo + knee + 1) / 2;
     taps += (hi - knee) * le;
   }
-  const double direct = c.direct_per_fma * double(B) * blocks * taps;
+  const double direct = b * blocks * (c.direct_per_fma * taps + c.direct_per_row * double(g.n));
   const std::size_t eb = 2 * W * sizeof(T);
   const std::size_t M = kernels::long_conv_fft_size(g);
-  const double fft = pairs * (c.fft_fixed + (1 + 2 * double(B)) * fft_transform_cost(c, M, eb));
+  const double fft = pairs * ((1 + 2 * b) * fft_transform_cost(c, M, eb) + b * c.fft_per_row * double(g.n));
   const index_t K = chunk > 0 ? chunk : kernels::long_conv_default_block(g);
   const std::size_t Mb = kernels::long_conv_block_fft_size(K, g.Le);
   const double nb = std::ceil(double(g.n) / double(K));
-  const double blocked = pairs * (c.fft_fixed + (1 + 2 * double(B) * nb) * fft_transform_cost(c, Mb, eb));
+  const double lgb = Mb > 1 ? std::log2(double(Mb)) : 1.0;
+  const double per_block_transform =
+      std::max(c.blocked_per_point * double(Mb) * lgb, fft_transform_cost(c, Mb, eb));  // never below fft's
+  const double blocked = pairs * ((1 + 2 * b * nb) * per_block_transform + b * nb * c.blocked_per_block +
+                                  b * c.fft_per_row * double(g.n));
   if (direct <= fft && direct <= blocked) return form::direct;
   return blocked < fft ? form::blocked : form::fft;
 }
