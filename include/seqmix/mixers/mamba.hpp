@@ -12,8 +12,8 @@
 // softplus of dt ~ logU(dt_min, dt_max) floored at dt_init_floor, A_log = log(1..N) per
 // channel (S4D-real), D = 1.
 // State: the conv's last d_conv-1 inputs [1,d_inner,d_conv-1] and the SSM state
-// [1,d_inner,N]; `step` is one token through the same ops (O(1) per token: GEMVs, a conv
-// over the cached inputs, one scan step).
+// [1,d_inner,N]; `step` is the module's decode step (O(1) per token: GEMVs, the conv over
+// the cached inputs, one scan step in place on the state).
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -21,12 +21,14 @@
 #include <vector>
 
 #include <Eigen/Core>
+#include <xsimd/xsimd.hpp>
 
 #include "seqmix/core/check.hpp"
 #include "seqmix/core/concepts.hpp"
 #include "seqmix/mixers/parameters.hpp"
 #include "seqmix/ops/causal_conv1d.hpp"
 #include "seqmix/ops/selective_scan.hpp"
+#include "seqmix/simd/math.hpp"
 
 namespace seqmix::mixers {
 
@@ -62,6 +64,52 @@ void init_dt_bias(tensor<T>& b, double dt_min, double dt_max, double floor, std:
     v = static_cast<T>(dt + std::log(-std::expm1(-dt)));
   }
 }
+// One token through a depthwise causal conv with cached inputs: for channel c,
+//   u_c = silu(bias_c + Σ_{i<W-1} w[c,i] state[c,i] + w[c,W-1] x_c), then the cache shifts
+// (state [C][W-1], oldest first, the op's layout).
+template <class T>
+void conv_step(const T* x, const T* w, const T* bias, T* state, T* u, index_t channels, index_t W) noexcept {
+  for (index_t c = 0; c < channels; ++c) {
+    T* st = state + c * (W - 1);
+    const T* wc = w + c * W;
+    T acc = bias ? bias[c] : T(0);
+    for (index_t i = 0; i + 1 < W; ++i) acc += wc[i] * st[i];
+    acc += wc[W - 1] * x[c];
+    for (index_t i = 0; i + 2 < W; ++i) st[i] = st[i + 1];
+    if (W > 1) st[W - 2] = x[c];
+    u[c] = simd::silu(acc);
+  }
+}
+
+// One token of the selective scan on the state h [channels][N] in place (SIMD over N):
+//   Δ = softplus(dt + dt_bias), h = e^{Δ A} h + Δ u B, y = (C·h + D u) silu(z), A = -exp(A_log).
+template <class Arch = xsimd::default_arch, class T>
+void selective_scan_step(const T* u, const T* dt, const T* z, const T* B, const T* C, const T* A_log, const T* D,
+                         const T* dt_bias, T* h, T* y, index_t channels, index_t N) noexcept {
+  using V = xsimd::batch<T, Arch>;
+  constexpr index_t L = static_cast<index_t>(V::size);
+  for (index_t c = 0; c < channels; ++c) {
+    const T delta = simd::softplus(dt[c] + dt_bias[c]);
+    const T du = delta * u[c];
+    T* hc = h + c * N;
+    const T* al = A_log + c * N;
+    V acc(T(0));
+    index_t n = 0;
+    for (; n + L <= N; n += L) {
+      const V a = xsimd::exp(-V(delta) * xsimd::exp(V::load_unaligned(al + n)));
+      const V hv = xsimd::fma(a, V::load_unaligned(hc + n), V(du) * V::load_unaligned(B + n));
+      hv.store_unaligned(hc + n);
+      acc = xsimd::fma(hv, V::load_unaligned(C + n), acc);
+    }
+    T r = xsimd::hadd(acc);
+    for (; n < N; ++n) {
+      hc[n] = std::exp(-delta * std::exp(al[n])) * hc[n] + du * B[n];
+      r += hc[n] * C[n];
+    }
+    y[c] = (r + D[c] * u[c]) * simd::silu(z[c]);
+  }
+}
+
 // A scratch buffer that only grows (held by a mixer's state, so forward/step never
 // allocate once warm and never share buffers between threads).
 template <class T>
@@ -168,14 +216,29 @@ class mamba {
         crmap<T>(ys, L, di, Eigen::OuterStride<>(di)) * params_.matrix("out_proj.weight").transpose();
   }
 
-  // One token: the same ops on one row (GEMVs, the conv over the cached inputs, one scan
-  // step on the carried SSM state): O(1) per token.
+  // One token (the module's `step`): GEMVs, the conv over the cached inputs, one scan step
+  // in place on the SSM state: O(1) work and memory per token.
   void step(row_cref<T> x, row_ref<T> y, state_type& s) const {
-    const index_t d = dm();
+    using namespace mamba_detail;
+    using vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+    const index_t d = dm(), di = d_inner(), N = n(), R = r(), W = index_t(cfg_.d_conv), E = R + 2 * N;
     if (index_t(x.size()) != d || index_t(y.size()) != d)
       throw shape_error("mamba: step rows must have d_model = " + std::to_string(d) + " values, got " +
                         std::to_string(x.size()) + " and " + std::to_string(y.size()));
-    forward(seq_cref<T>(x.data(), {1, d}), seq_ref<T>(y.data(), {1, d}), s);
+    seqmix::detail::check_shape("mamba", "state.ssm", s.ssm.template cview<3>(), {1, di, N});
+    if (W > 1) seqmix::detail::check_shape("mamba", "state.conv", s.conv.template cview<3>(), {1, di, W - 1});
+    T* xz = scratch(s.work, std::size_t(2 * di + di + E + di + di));
+    T* u = xz + 2 * di;
+    T* xd = u + di;
+    T* dt = xd + E;
+    T* ys = dt + di;
+    Eigen::Map<vec>(xz, 2 * di).noalias() = params_.matrix("in_proj.weight") * Eigen::Map<const vec>(x.data(), d);
+    conv_step(xz, params_["conv1d.weight"].data(), params_["conv1d.bias"].data(), s.conv.data(), u, di, W);
+    Eigen::Map<vec>(xd, E).noalias() = params_.matrix("x_proj.weight") * Eigen::Map<const vec>(u, di);
+    Eigen::Map<vec>(dt, di).noalias() = params_.matrix("dt_proj.weight") * Eigen::Map<const vec>(xd, R);
+    selective_scan_step(u, dt, xz + di, xd + R, xd + R + N, params_["A_log"].data(), params_["D"].data(),
+                        params_["dt_proj.bias"].data(), s.ssm.data(), ys, di, N);
+    Eigen::Map<vec>(y.data(), d).noalias() = params_.matrix("out_proj.weight") * Eigen::Map<const vec>(ys, di);
   }
 
  private:

@@ -197,21 +197,7 @@ class mamba2 {
     T* ys = u + cd;
     Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(zx, E).noalias() =
         params_.matrix("in_proj.weight") * Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(x.data(), d);
-    // conv over the cached inputs, then shift the cache
-    const T* w = params_["conv1d.weight"].data();
-    const T* b = params_["conv1d.bias"].data();
-    T* cs = s.conv.data();
-    const T* xin = zx + di;
-    for (index_t c = 0; c < cd; ++c) {
-      T* st = cs + c * (W - 1);
-      const T* wc = w + c * W;
-      T acc = b[c];
-      for (index_t i = 0; i + 1 < W; ++i) acc += wc[i] * st[i];
-      acc += wc[W - 1] * xin[c];
-      for (index_t i = 0; i + 2 < W; ++i) st[i] = st[i + 1];
-      if (W > 1) st[W - 2] = xin[c];
-      u[c] = simd::silu(acc);
-    }
+    conv_step(zx + di, params_["conv1d.weight"].data(), params_["conv1d.bias"].data(), s.conv.data(), u, cd, W);
     const T* dt_bias = params_["dt_bias"].data();
     const T* A_log = params_["A_log"].data();
     const T* Dp = params_["D"].data();
