@@ -31,6 +31,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include <xsimd/xsimd.hpp>
 
@@ -217,66 +218,72 @@ void recurrent_impl(const problem<T>& p) {
   using B = xsimd::batch<T, Arch>;
   constexpr index_t W = B::size;
   const index_t K = p.K, V = p.V;
-  // per step: scale·q, k·v_scale, e^{g} (vector decay); two steps at a time
-  T* ws = thread_workspace(0).template get<T>(6 * K + 64);
-  T *qs = ws, *kk = ws + 2 * K, *a = ws + 4 * K;
-  T as[2] = {1, 1}, bonus[2] = {0, 0};
+  // Time blocks of TB steps: scale·q, k·v_scale, e^{g} of the block are prepared first; then
+  // each column strip of S (NB batches wide, sized to stay in L1) runs through the block's
+  // steps two at a time. Columns are independent, so the strip order does not change any
+  // result.
+  constexpr index_t TB = 32;
+  T* ws = thread_workspace(0).template get<T>(std::size_t(3 * TB * K + 2 * TB + 64));
+  T *qs = ws, *kk = ws + TB * K, *a = ws + 2 * TB * K, *as = ws + 3 * TB * K, *bonus = as + TB;
   T* S = p.state;
-  auto prepare = [&](index_t t, int slot) {
-    const T* q = p.q + t * p.ldq;
-    const T* k = p.k + t * p.ldk;
-    const T vs = p.v_scale ? p.v_scale[t * p.ldvs] : T(1);
-    T* qd = qs + slot * K;
-    T* kd = kk + slot * K;
-    for (index_t i = 0; i < K; ++i) {
-      qd[i] = p.scale * q[i];
-      kd[i] = k[i] * vs;
-    }
-    if constexpr (D == decay_kind::vector) exp_n<Arch>(a + slot * K, p.g + t * p.ldg, K);
-    else if constexpr (D == decay_kind::scalar) as[slot] = std::exp(gate_at(p, t));
-    if constexpr (Bonus) {
-      T b = 0;
-      for (index_t i = 0; i < K; ++i) b += qd[i] * p.u[i] * kd[i];
-      bonus[slot] = b;
-    }
-  };
-  // columns [j0, V) of one step with the slot's prepared vectors (SIMD blocks, then scalar tail)
-  auto single = [&](index_t t, int slot, index_t j0) {
-    const T* v = p.v + t * p.ldv;
-    T* o = p.o + t * p.ldo;
-    const T *qd = qs + slot * K, *kd = kk + slot * K, *ad = a + slot * K;
-    index_t j = j0;
-    for (; j + W <= V; j += W) step_block<D, 1, Bonus, Arch>(S, qd, kd, ad, as[slot], v, o, bonus[slot], K, V, j);
-    for (; j < V; ++j) {  // scalar tail: the same arithmetic
-      T acc = Bonus ? bonus[slot] * v[j] : T(0);
+  const index_t strip_bytes = K * index_t(sizeof(T)) * W;
+  const int NBsel = strip_bytes * 4 <= 32768 ? 4 : strip_bytes * 2 <= 32768 ? 2 : 1;
+  for (index_t t0 = 0; t0 < p.steps; t0 += TB) {
+    const index_t tb = std::min(TB, p.steps - t0);
+    for (index_t r = 0; r < tb; ++r) {
+      const index_t t = t0 + r;
+      const T* q = p.q + t * p.ldq;
+      const T* k = p.k + t * p.ldk;
+      const T vs = p.v_scale ? p.v_scale[t * p.ldvs] : T(1);
+      T* qd = qs + r * K;
+      T* kd = kk + r * K;
       for (index_t i = 0; i < K; ++i) {
-        T s = S[i * V + j];
-        if constexpr (Bonus) acc = std::fma(qd[i], s, acc);
-        if constexpr (D == decay_kind::none) s = std::fma(kd[i], v[j], s);
-        else s = std::fma(D == decay_kind::vector ? ad[i] : as[slot], s, kd[i] * v[j]);
-        if constexpr (!Bonus) acc = std::fma(qd[i], s, acc);
-        S[i * V + j] = s;
+        qd[i] = p.scale * q[i];
+        kd[i] = k[i] * vs;
       }
-      o[j] = acc;
+      if constexpr (D == decay_kind::vector) exp_n<Arch>(a + r * K, p.g + t * p.ldg, K);
+      else if constexpr (D == decay_kind::scalar) as[r] = std::exp(gate_at(p, t));
+      else as[r] = T(1);
+      if constexpr (Bonus) {
+        T b = 0;
+        for (index_t i = 0; i < K; ++i) b += qd[i] * p.u[i] * kd[i];
+        bonus[r] = b;
+      }
     }
-  };
-  index_t t = 0;
-  for (; t + 2 <= p.steps; t += 2) {
-    prepare(t, 0);
-    prepare(t + 1, 1);
-    const T *v0 = p.v + t * p.ldv, *v1 = v0 + p.ldv;
-    T *o0 = p.o + t * p.ldo, *o1 = o0 + p.ldo;
+    auto strip = [&](auto nb, index_t j) {
+      constexpr int NB = decltype(nb)::value;
+      index_t r = 0;
+      for (; r + 2 <= tb; r += 2) {
+        const T* v0 = p.v + (t0 + r) * p.ldv;
+        T* o0 = p.o + (t0 + r) * p.ldo;
+        step_block2<D, NB, Bonus, Arch>(S, qs + r * K, kk + r * K, a + r * K, as + r, v0, v0 + p.ldv, o0, o0 + p.ldo,
+                                        bonus + r, K, V, j);
+      }
+      if (r < tb)
+        step_block<D, NB, Bonus, Arch>(S, qs + r * K, kk + r * K, a + r * K, as[r], p.v + (t0 + r) * p.ldv,
+                                       p.o + (t0 + r) * p.ldo, bonus[r], K, V, j);
+    };
     index_t j = 0;
-    for (; j + 4 * W <= V; j += 4 * W) step_block2<D, 4, Bonus, Arch>(S, qs, kk, a, as, v0, v1, o0, o1, bonus, K, V, j);
-    for (; j + W <= V; j += W) step_block2<D, 1, Bonus, Arch>(S, qs, kk, a, as, v0, v1, o0, o1, bonus, K, V, j);
-    if (j < V) {
-      single(t, 0, j);
-      single(t + 1, 1, j);
-    }
-  }
-  if (t < p.steps) {
-    prepare(t, 0);
-    single(t, 0, 0);
+    if (NBsel == 4)
+      for (; j + 4 * W <= V; j += 4 * W) strip(std::integral_constant<int, 4>{}, j);
+    if (NBsel >= 2)
+      for (; j + 2 * W <= V; j += 2 * W) strip(std::integral_constant<int, 2>{}, j);
+    for (; j + W <= V; j += W) strip(std::integral_constant<int, 1>{}, j);
+    for (; j < V; ++j)  // scalar tail columns: the same arithmetic
+      for (index_t r = 0; r < tb; ++r) {
+        const T* v = p.v + (t0 + r) * p.ldv;
+        const T *qd = qs + r * K, *kd = kk + r * K, *ad = a + r * K;
+        T acc = Bonus ? bonus[r] * v[j] : T(0);
+        for (index_t i = 0; i < K; ++i) {
+          T s = S[i * V + j];
+          if constexpr (Bonus) acc = std::fma(qd[i], s, acc);
+          if constexpr (D == decay_kind::none) s = std::fma(kd[i], v[j], s);
+          else s = std::fma(D == decay_kind::vector ? ad[i] : as[r], s, kd[i] * v[j]);
+          if constexpr (!Bonus) acc = std::fma(qd[i], s, acc);
+          S[i * V + j] = s;
+        }
+        p.o[(t0 + r) * p.ldo + j] = acc;
+      }
   }
 }
 
