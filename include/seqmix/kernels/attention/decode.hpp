@@ -104,21 +104,32 @@ struct decode_kernel {
           for (index_t e = 0; e < V; ++e) a[e] *= alpha;
         }
       }
-      for (index_t j = 0; j < nb; ++j) {
-        const T* vrow = r.v + (s + j) * r.ldv_s;
-        for (index_t kh = 0; kh < r.H; ++kh) {
-          const T* vv = vrow + kh * r.ldv_h;
-          for (index_t h = kh * group; h < (kh + 1) * group; ++h) {
-            const T pj = sc[h * L + j];
-            const batch pb(pj);
-            T* a = acc + h * V;
-            index_t e = 0;
-            for (; e < VV; e += L)
-              xsimd::fma(pb, batch::load_unaligned(vv + e), batch::load_unaligned(a + e)).store_unaligned(a + e);
-            for (; e < V; ++e) a[e] += pj * vv[e];
+      // acc[h] += Σ_j p_j v_j: per head and chunk of up to 8 vectors, the accumulators stay in
+      // registers across the block's keys
+      for (index_t kh = 0; kh < r.H; ++kh)
+        for (index_t h = kh * group; h < (kh + 1) * group; ++h) {
+          T* a = acc + h * V;
+          const T* vv = r.v + s * r.ldv_s + kh * r.ldv_h;
+          const T* ph = sc + h * L;
+          index_t e = 0;
+          for (; e + 8 * L <= VV; e += 8 * L) {
+            batch c[8];
+            for (int u = 0; u < 8; ++u) c[u] = batch::load_unaligned(a + e + u * L);
+            for (index_t j = 0; j < nb; ++j) {
+              const batch pb(ph[j]);
+              const T* vr = vv + j * r.ldv_s + e;
+              for (int u = 0; u < 8; ++u) c[u] = xsimd::fma(pb, batch::load_unaligned(vr + u * L), c[u]);
+            }
+            for (int u = 0; u < 8; ++u) c[u].store_unaligned(a + e + u * L);
           }
+          for (; e < VV; e += L) {
+            batch c = batch::load_unaligned(a + e);
+            for (index_t j = 0; j < nb; ++j) c = xsimd::fma(batch(ph[j]), batch::load_unaligned(vv + j * r.ldv_s + e), c);
+            c.store_unaligned(a + e);
+          }
+          for (; e < V; ++e)
+            for (index_t j = 0; j < nb; ++j) a[e] += ph[j] * vv[j * r.ldv_s + e];
         }
-      }
     }
   }
 };
