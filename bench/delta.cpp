@@ -74,7 +74,7 @@ void bm_delta_rule(benchmark::State& st) {
 double min_of(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 
 // "Best" timing for a shared machine: the work of one call is cut into segments of
-// `threads` heads × 1024 steps (each a separate call of the op on sliced views, the same
+// `threads` heads × 256 steps (each a separate call of the op on sliced views, the same
 // kernels and per-token work; segments start from a zero state, which does not change the
 // work); every segment is timed in every iteration and the fastest time of each segment is
 // summed. Reported as best_ms, best_GFLOP/s (the form's algorithm FLOPs) and best_%peak
@@ -84,7 +84,7 @@ void bm_gated_delta_rule_best(benchmark::State& st) {
   const bool chunked = st.range(3) == 1;
   const int threads = int(st.range(5));
   auto in = make_inputs(T, H, K, V);
-  const index_t seg = std::min<index_t>(T, 1024), hs = threads;
+  const index_t seg = std::min<index_t>(T, 256), hs = threads;
   const index_t nh = (H + hs - 1) / hs, nt = (T + seg - 1) / seg;
   std::vector<double> best(static_cast<std::size_t>(nh * nt), 1e30);
   const auto opt = bench::threads_option(threads, chunked ? form::chunked : form::recurrent, int(C));

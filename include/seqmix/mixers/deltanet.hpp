@@ -73,14 +73,17 @@ class delta_layer {
       std::uniform_real_distribution<double> u(-bound, bound);
       for (auto& v : t.values()) v = static_cast<T>(u(gen));
     };
-    // nn.Linear / nn.Conv1d defaults: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-    const double lin = 1.0 / std::sqrt(double(D));
-    uniform(params_.add("q_proj.weight", {Kd, D}), lin);
-    uniform(params_.add("k_proj.weight", {Kd, D}), lin);
-    uniform(params_.add("v_proj.weight", {Vd, D}), lin);
-    uniform(params_.add("b_proj.weight", {H, D}), lin);
+    // fla's DeltaNet._initialize_weights: Linear weights xavier_uniform with gain 2^-2.5,
+    // bound = gain·sqrt(6 / (fan_in + fan_out)); convs keep nn.Conv1d's U(±1/sqrt(W)).
+    auto xavier = [&](const char* nm, index_t out, index_t in) {
+      uniform(params_.add(nm, {out, in}), std::pow(2.0, -2.5) * std::sqrt(6.0 / double(in + out)));
+    };
+    xavier("q_proj.weight", Kd, D);
+    xavier("k_proj.weight", Kd, D);
+    xavier("v_proj.weight", Vd, D);
+    xavier("b_proj.weight", H, D);
     if (d.gated) {
-      uniform(params_.add("a_proj.weight", {H, D}), lin);
+      xavier("a_proj.weight", H, D);
       // fla: A ~ U(0, 16), A_log = log A; dt ~ logU(1e-3, 0.1) (floor 1e-4), dt_bias = softplus⁻¹(dt)
       auto& A_log = params_.add("A_log", {H});
       auto& dt_bias = params_.add("dt_bias", {H});
@@ -92,8 +95,8 @@ class delta_layer {
         dt_bias[h] = static_cast<T>(dt + std::log(-std::expm1(-dt)));
       }
     }
-    if (d.use_gate) uniform(params_.add("g_proj.weight", {Vd, D}), lin);
-    uniform(params_.add("o_proj.weight", {D, Vd}), 1.0 / std::sqrt(double(Vd)));
+    if (d.use_gate) xavier("g_proj.weight", Vd, D);
+    xavier("o_proj.weight", D, Vd);
     const double cb = 1.0 / std::sqrt(double(W));
     for (auto [nm, ch] : {std::pair<const char*, index_t>{"q_conv1d", Kd}, {"k_conv1d", Kd}, {"v_conv1d", Vd}}) {
       uniform(params_.add(std::string(nm) + ".weight", {ch, 1, W}), cb);
