@@ -46,6 +46,12 @@ struct selective_scan_block {
 
 namespace ss_detail {
 
+// Software prefetch distance into L1, in steps. Measured at T=2048, D=1536 (1 thread, CPU
+// time): none 54 ms, 4 steps 20 ms; 2-3 steps are close, 6-16 lose half the gain (a block's
+// rows sit kB apart and map to few L1 sets, so lines fetched too early are evicted), an L2
+// prefetch 16-32 steps ahead adds nothing.
+inline constexpr index_t kAhead = 4;  // software prefetch distance, in steps
+
 template <class V, class T>
 SEQMIX_INLINE V load(const T* p) noexcept {
   if constexpr (std::is_arithmetic_v<V>) return *p;
@@ -115,6 +121,14 @@ SEQMIX_INLINE void span(const selective_scan_block<T>& p, std::size_t c, index_t
   V acc_dt = V(T(0));
   const T* At = p.At + c;
   for (index_t t = t0; t < t1; ++t) {
+    // A block reads one cache line per row of each stream, rows kB apart (a new page every
+    // row), which hardware prefetchers do not follow: prefetch kAhead rows ahead.
+    if (t + kAhead < t1) {
+      __builtin_prefetch(p.dt + (t + kAhead) * p.ld_dt + c);
+      __builtin_prefetch(p.x + (t + kAhead) * p.ld + c);
+      if (p.z) __builtin_prefetch(p.z + (t + kAhead) * p.ld_z + c);
+      if constexpr (Out) __builtin_prefetch(p.o + (t + kAhead) * p.ld_o + c, 1);
+    }
     V delta = load<V>(p.dt + t * p.ld_dt + c) + bias;
     if (p.softplus) delta = simd::softplus(delta);
     if constexpr (Sum) acc_dt += delta;
