@@ -17,6 +17,7 @@
 #include <Eigen/Core>
 
 #include "support/bench_util.hpp"
+#include "seqmix/kernels/dense/gemm_nt.hpp"
 #include "seqmix/mixers/hgrn.hpp"
 #include "seqmix/mixers/lru.hpp"
 #include "seqmix/mixers/min_gru.hpp"
@@ -129,6 +130,28 @@ BENCHMARK(bm_linear_scan)
     ->ArgNames({"T", "D", "threads", "form"})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+
+// ---- projections: the packed GEMM vs Eigen, C[T, n] = X[T, d] Wᵀ, 1 thread ---------------
+void bm_gemm_nt(benchmark::State& st) {
+  const index_t M = st.range(0), K = st.range(1), N = st.range(2);
+  auto X = bench::uniform<float>({M, K}, -1, 1), W = bench::uniform<float>({N, K}, -1, 1, 2);
+  tensor<float> C({M, N});
+  for (auto _ : st) kernels::dense::gemm_nt(M, N, K, X.data(), K, W.data(), K, C.data(), N, 1);
+  bench::report(st, double(M), 2.0 * M * N * K);
+}
+BENCHMARK(bm_gemm_nt)->Args({2048, 512, 1024})->ArgNames({"M", "K", "N"})->Unit(benchmark::kMillisecond);
+void bm_gemm_eigen(benchmark::State& st) {
+  const index_t M = st.range(0), K = st.range(1), N = st.range(2);
+  Eigen::setNbThreads(1);
+  auto X = bench::uniform<float>({M, K}, -1, 1), W = bench::uniform<float>({N, K}, -1, 1, 2);
+  tensor<float> C({M, N});
+  using rm = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Eigen::Map<const rm> x(X.data(), M, K), w(W.data(), N, K);
+  Eigen::Map<rm> c(C.data(), M, N);
+  for (auto _ : st) c.noalias() = x * w.transpose();
+  bench::report(st, double(M), 2.0 * M * N * K);
+}
+BENCHMARK(bm_gemm_eigen)->Args({2048, 512, 1024})->ArgNames({"M", "K", "N"})->Unit(benchmark::kMillisecond);
 
 // ---- mixers -----------------------------------------------------------------------------
 template <class M>

@@ -66,11 +66,10 @@ class hgrn {
     // P [L, 3 di]: (i, f, g) projections; H [L, di] the scan output
     T* buf = thread_workspace(0).template get<T>(std::size_t(L) * 4 * di);
     T* hbuf = buf + std::size_t(L) * 3 * di;
-    const auto X = detail::crmap<T>(x.data(), L, d, Eigen::OuterStride<>(x.stride(0)));
-    detail::rmap<T> P(buf, L, 3 * di, Eigen::OuterStride<>(3 * di));
-    P.leftCols(di).noalias() = X * params_.matrix("i_proj.weight").transpose();
-    P.middleCols(di, di).noalias() = X * params_.matrix("f_proj.weight").transpose();
-    P.rightCols(di).noalias() = X * params_.matrix("g_proj.weight").transpose();
+    const int threads = resolve_threads(opt_);
+    detail::project(x.data(), x.stride(0), L, params_["i_proj.weight"], buf, 3 * di, threads);
+    detail::project(x.data(), x.stride(0), L, params_["f_proj.weight"], buf + di, 3 * di, threads);
+    detail::project(x.data(), x.stride(0), L, params_["g_proj.weight"], buf + 2 * di, 3 * di, threads);
     const T* lb = params_["lower_bound"].data();
     // in place: i -> silu(i) (1 - λ), f -> log λ, with λ = lb + (1 - lb) σ(f)
     for (index_t t = 0; t < L; ++t) {
@@ -105,8 +104,7 @@ class hgrn {
         ks::store_v(h + c, ks::load_v<V>(h + c) * V(r) * ks::load_v<V>(w + c) * simd::silu(ks::load_v<V>(g + c)));
       });
     }
-    detail::rmap<T>(y.data(), L, d, Eigen::OuterStride<>(y.stride(0))).noalias() =
-        detail::crmap<T>(hbuf, L, di, Eigen::OuterStride<>(di)) * params_.matrix("o_proj.weight").transpose();
+    detail::project(hbuf, di, L, params_["o_proj.weight"], y.data(), y.stride(0), threads);
   }
 
   void step(row_cref<T> x, row_ref<T> y, state_type& s) const {

@@ -76,17 +76,17 @@ class lru {
     T* cbuf = obuf + std::size_t(L) * 2 * N;
     T* scale = cbuf + std::size_t(H) * 2 * N;
     const auto X = detail::crmap<T>(x.data(), L, H, Eigen::OuterStride<>(x.stride(0)));
-    detail::rmap<T> P(pbuf, L, 2 * N, Eigen::OuterStride<>(2 * N));
-    P.leftCols(N).noalias() = X * params_.matrix("B_re").transpose();
-    P.rightCols(N).noalias() = X * params_.matrix("B_im").transpose();
+    const int threads = resolve_threads(opt_);
+    detail::project(x.data(), x.stride(0), L, params_["B_re"], pbuf, 2 * N, threads);
+    detail::project(x.data(), x.stride(0), L, params_["B_im"], pbuf + N, 2 * N, threads);
     const auto& nu = params_["nu_log"];
     const auto& gl = params_["gamma_log"];
     for (index_t n = 0; n < N; ++n)  // exp(gamma_log) / γ(λ), γ(λ) = sqrt(1 - e^{-2 e^ν})
       scale[n] = T(std::exp(double(gl[n])) / std::sqrt(-std::expm1(-2.0 * std::exp(double(nu[n])))));
     for (index_t t = 0; t < L; ++t)
       for (index_t n = 0; n < N; ++n) {
-        P(t, n) *= scale[n];
-        P(t, N + n) *= scale[n];
+        pbuf[t * 2 * N + n] *= scale[n];
+        pbuf[t * 2 * N + N + n] *= scale[n];
       }
     lru_args<T> a;
     a.x_re = const_view<T, 3>(pbuf, {1, L, N}, {L * 2 * N, 2 * N, 1});
@@ -105,8 +105,7 @@ class lru {
         cbuf[k * 2 * N + 2 * n + 1] = -cim[k * N + n];
       }
     auto Y = detail::rmap<T>(y.data(), L, H, Eigen::OuterStride<>(y.stride(0)));
-    Y.noalias() = detail::crmap<T>(obuf, L, 2 * N, Eigen::OuterStride<>(2 * N)) *
-                  detail::crmap<T>(cbuf, H, 2 * N, Eigen::OuterStride<>(2 * N)).transpose();
+    detail::project(obuf, 2 * N, L, cbuf, H, 2 * N, y.data(), y.stride(0), threads);
     const auto Dv = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(params_["D"].data(), H);
     Y.array() += X.array().rowwise() * Dv.array();  // x and y must not alias
   }

@@ -14,6 +14,7 @@
 #include "seqmix/core/check.hpp"
 #include "seqmix/core/concepts.hpp"
 #include "seqmix/core/workspace.hpp"
+#include "seqmix/kernels/dense/gemm_nt.hpp"
 #include "seqmix/mixers/parameters.hpp"
 #include "seqmix/ops/min_gru.hpp"
 
@@ -32,6 +33,22 @@ template <class T>
 using rmap = Eigen::Map<rmat<T>, 0, Eigen::OuterStride<>>;
 template <class T>
 using crmap = Eigen::Map<const rmat<T>, 0, Eigen::OuterStride<>>;
+
+// out[L, rows(W)] = x[L, cols(W)] Wᵀ for a PyTorch-layout weight W: the packed GEMM kernel
+// (faster than Eigen's here, see bench/scan.cpp) for L >= 16 rows, Eigen's GEMV below.
+template <class T>
+void project(const T* x, index_t ldx, index_t L, const T* W, index_t n, index_t k, T* out, index_t ldo, int threads) {
+  if (L >= 16) {
+    kernels::dense::gemm_nt(L, n, k, x, ldx, W, k, out, ldo, threads);
+  } else {
+    rmap<T>(out, L, n, Eigen::OuterStride<>(ldo)).noalias() =
+        crmap<T>(x, L, k, Eigen::OuterStride<>(ldx)) * crmap<T>(W, n, k, Eigen::OuterStride<>(k)).transpose();
+  }
+}
+template <class T>
+void project(const T* x, index_t ldx, index_t L, const tensor<T>& W, T* out, index_t ldo, int threads) {
+  project(x, ldx, L, W.data(), W.extent(0), W.extent(1), out, ldo, threads);
+}
 
 // nn.Linear's default initialisation: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 template <class T>
@@ -75,9 +92,8 @@ class min_gru {
     if (L == 0) return;
     const bool out_proj = di != d;
     T* buf = thread_workspace(0).template get<T>(std::size_t(L) * (2 * di + (out_proj ? di : 0)));
-    detail::rmap<T> P(buf, L, 2 * di, Eigen::OuterStride<>(2 * di));
-    P.noalias() = detail::crmap<T>(x.data(), L, d, Eigen::OuterStride<>(x.stride(0))) *
-                  params_.matrix("to_hidden_and_gate.weight").transpose();
+    const int threads = resolve_threads(opt_);
+    detail::project(x.data(), x.stride(0), L, params_["to_hidden_and_gate.weight"], buf, 2 * di, threads);
     T* h = out_proj ? buf + std::size_t(L) * 2 * di : y.data();
     const index_t ldh = out_proj ? di : y.stride(0);
     min_gru_args<T> a;
@@ -87,9 +103,7 @@ class min_gru {
     a.initial_state = s.h.template cview<2>();
     a.final_state = s.h.template view<2>();
     seqmix::min_gru(a, opt_);
-    if (out_proj)
-      detail::rmap<T>(y.data(), L, d, Eigen::OuterStride<>(y.stride(0))).noalias() =
-          detail::crmap<T>(h, L, di, Eigen::OuterStride<>(di)) * params_.matrix("to_out.weight").transpose();
+    if (out_proj) detail::project(h, di, L, params_["to_out.weight"], y.data(), y.stride(0), threads);
   }
 
   void step(row_cref<T> x, row_ref<T> y, state_type& s) const {

@@ -48,9 +48,8 @@ class min_lstm {
     if (L == 0) return;
     const bool out_proj = di != d;
     T* buf = thread_workspace(0).template get<T>(std::size_t(L) * (3 * di + (out_proj ? di : 0)));
-    detail::rmap<T> P(buf, L, 3 * di, Eigen::OuterStride<>(3 * di));
-    P.noalias() = detail::crmap<T>(x.data(), L, d, Eigen::OuterStride<>(x.stride(0))) *
-                  params_.matrix("to_hidden_and_gates.weight").transpose();
+    const int threads = resolve_threads(opt_);
+    detail::project(x.data(), x.stride(0), L, params_["to_hidden_and_gates.weight"], buf, 3 * di, threads);
     T* h = out_proj ? buf + std::size_t(L) * 3 * di : y.data();
     const index_t ldh = out_proj ? di : y.stride(0);
     const std::array<index_t, 3> st{L * 3 * di, 3 * di, 1};
@@ -62,9 +61,7 @@ class min_lstm {
     a.initial_state = s.h.template cview<2>();
     a.final_state = s.h.template view<2>();
     seqmix::min_lstm(a, opt_);
-    if (out_proj)
-      detail::rmap<T>(y.data(), L, d, Eigen::OuterStride<>(y.stride(0))).noalias() =
-          detail::crmap<T>(h, L, di, Eigen::OuterStride<>(di)) * params_.matrix("to_out.weight").transpose();
+    if (out_proj) detail::project(h, di, L, params_["to_out.weight"], y.data(), y.stride(0), threads);
   }
 
   void step(row_cref<T> x, row_ref<T> y, state_type& s) const {
