@@ -57,7 +57,15 @@ class sequence_model {
     detail::as_matrix(logits).noalias() = detail::as_matrix(h.template cview<2>()) * params_.matrix("lm_head.weight").transpose();
   }
   void step_token(std::int32_t token, row_ref<T> logits, state_type& s) const {
-    forward_tokens(std::span<const std::int32_t>(&token, 1), seq_ref<T>(logits.data(), {1, index_t(vocab_)}), s);
+    const index_t d = index_t(d_model());
+    if (logits.size() != vocab_)
+      throw shape_error("sequence_model: argument 'logits' has " + std::to_string(logits.size()) +
+                        " entries, expected " + std::to_string(vocab_));
+    tensor<T> x({1, d}), h({1, d});
+    embed(std::span<const std::int32_t>(&token, 1), x);
+    step(x.template cview<2>().row(0), h.template view<2>().row(0), s);
+    Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(logits.data(), index_t(vocab_)).noalias() =
+        params_.matrix("lm_head.weight") * Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(h.data(), d);
   }
 
   template <class F> void visit_parameters(const std::string& prefix, F&& f) {

@@ -49,9 +49,10 @@ class stack {
     run_layers<0>(x, y, s, buf);
   }
 
+  // Decode goes through every layer's own step (their O(1) paths), not through forward.
   void step(row_cref<value_type> x, row_ref<value_type> y, state_type& s) const {
-    const index_t d = index_t(d_model());
-    forward(seq_cref<value_type>(x.data(), {1, d}), seq_ref<value_type>(y.data(), {1, d}), s);
+    std::vector<value_type> buf[2] = {std::vector<value_type>(d_model()), std::vector<value_type>(d_model())};
+    step_layers<0>(x, y, s, buf);
   }
 
   template <class F> void visit_parameters(const std::string& prefix, F&& f) {
@@ -68,6 +69,15 @@ class stack {
       auto out = buf[I % 2].template view<2>();
       std::get<I>(layers_).forward(in, out, std::get<I>(s));
       run_layers<I + 1>(buf[I % 2].template cview<2>(), y, s, buf);
+    }
+  }
+  template <std::size_t I>
+  void step_layers(row_cref<value_type> in, row_ref<value_type> y, state_type& s, std::vector<value_type>* buf) const {
+    if constexpr (I + 1 == depth) {
+      std::get<I>(layers_).step(in, y, std::get<I>(s));
+    } else {
+      std::get<I>(layers_).step(in, row_ref<value_type>(buf[I % 2]), std::get<I>(s));
+      step_layers<I + 1>(row_cref<value_type>(buf[I % 2]), y, s, buf);
     }
   }
   template <std::size_t I, class F> void visit_layers(const std::string& prefix, F& f) {
@@ -124,8 +134,16 @@ class repeat {
     }
   }
   void step(row_cref<value_type> x, row_ref<value_type> y, state_type& s) const {
-    const index_t d = index_t(d_model());
-    forward(seq_cref<value_type>(x.data(), {1, d}), seq_ref<value_type>(y.data(), {1, d}), s);
+    std::vector<value_type> buf[2] = {std::vector<value_type>(d_model()), std::vector<value_type>(d_model())};
+    row_cref<value_type> in = x;
+    for (std::size_t i = 0; i < N; ++i) {
+      if (i + 1 == N) {
+        layers_[i].step(in, y, s[i]);
+      } else {
+        layers_[i].step(in, row_ref<value_type>(buf[i % 2]), s[i]);
+        in = row_cref<value_type>(buf[i % 2]);
+      }
+    }
   }
 
   template <class F> void visit_parameters(const std::string& prefix, F&& f) {

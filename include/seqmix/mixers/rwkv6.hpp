@@ -45,8 +45,8 @@ class rwkv6_time_mix {
 
   explicit rwkv6_time_mix(rwkv6_config cfg) : cfg_(cfg) {
     const index_t C = index_t(cfg.n_embd), N = index_t(cfg.head_size);
-    detail::check_positive("rwkv6", "head_size", N);
-    detail::check_divisible("rwkv6", "n_embd", C, N);
+    seqmix::detail::check_positive("rwkv6", "head_size", N);
+    seqmix::detail::check_divisible("rwkv6", "n_embd", C, N);
     H_ = C / N;
     const index_t dm = index_t(cfg.d_mix_lora), dd = index_t(cfg.d_decay_lora);
     for (const char* n : {"time_maa_x", "time_maa_w", "time_maa_k", "time_maa_v", "time_maa_r", "time_maa_g",
@@ -78,10 +78,10 @@ class rwkv6_time_mix {
     constexpr const char* op = "rwkv6 mixer";
     const index_t L = x.extent(0), C = index_t(cfg_.n_embd), N = index_t(cfg_.head_size);
     const index_t dm = index_t(cfg_.d_mix_lora);
-    detail::check_shape(op, "x", x, {-1, C});
-    detail::check_shape(op, "y", y, {L, C});
-    detail::check_shape(op, "state.shift", s.shift.template view<2>(), {1, C});
-    detail::check_shape(op, "state.wkv", s.wkv.template view<4>(), {1, H_, N, N});
+    seqmix::detail::check_shape(op, "x", x, {-1, C});
+    seqmix::detail::check_shape(op, "y", y, {L, C});
+    seqmix::detail::check_shape(op, "state.shift", s.shift.template view<2>(), {1, C});
+    seqmix::detail::check_shape(op, "state.wkv", s.wkv.template view<4>(), {1, H_, N, N});
     if (L == 0) return;
     const auto& P = params_;
     const auto X = map_rows(x);

@@ -35,7 +35,7 @@ class rwkv_channel_mix {
 
   explicit rwkv_channel_mix(rwkv_channel_mix_config cfg) : cfg_(cfg) {
     const index_t C = index_t(cfg.n_embd), F = index_t(cfg.dim_ffn ? cfg.dim_ffn : 4 * cfg.n_embd);
-    detail::check_positive("rwkv_channel_mix", "n_embd", C);
+    seqmix::detail::check_positive("rwkv_channel_mix", "n_embd", C);
     const bool v6 = cfg.receptance_gate;
     params_.add(v6 ? "time_maa_k" : "x_k", {1, 1, C});
     if (v6) params_.add("time_maa_r", {1, 1, C});
@@ -61,9 +61,9 @@ class rwkv_channel_mix {
   void forward(seq_cref<T> x, seq_ref<T> y, state_type& s) const {
     using namespace rwkv_detail;
     const index_t L = x.extent(0), C = index_t(cfg_.n_embd), F = params_.at("key.weight").extent(0);
-    detail::check_shape("rwkv_channel_mix", "x", x, {-1, C});
-    detail::check_shape("rwkv_channel_mix", "y", y, {L, C});
-    detail::check_shape("rwkv_channel_mix", "state.shift", s.shift.template view<2>(), {1, C});
+    seqmix::detail::check_shape("rwkv_channel_mix", "x", x, {-1, C});
+    seqmix::detail::check_shape("rwkv_channel_mix", "y", y, {L, C});
+    seqmix::detail::check_shape("rwkv_channel_mix", "state.shift", s.shift.template view<2>(), {1, C});
     if (L == 0) return;
     const bool v6 = cfg_.receptance_gate;
     const auto X = map_rows(x);
