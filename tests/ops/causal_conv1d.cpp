@@ -176,3 +176,14 @@ TEST_CASE("causal_conv1d rejects bad shapes and options", "[causal_conv1d][error
   a.cu_seqlens = cu;
   CHECK_THROWS_AS(causal_conv1d(a), shape_error);  // cu_seqlens needs batch 1
 }
+
+TEST_CASE("causal_conv1d at benchmark scale matches the reference", "[causal_conv1d][.long]") {
+  const index_t L = full_scale() ? 2048 : 300, D = full_scale() ? 1536 : 200;
+  for (auto act : {conv_activation::none, conv_activation::silu}) {
+    auto c = make_case(1, L, D, 4, true, true, act);
+    auto [ro, rh] = run_conv<double>(c, true);
+    auto [o, h] = run_conv<float>(c, false, {form::auto_, 0, 2});
+    CHECK(max_rel_error(o, ro) < tol<float>);
+    CHECK(max_rel_error(h, rh) < tol<float>);
+  }
+}

@@ -256,3 +256,17 @@ TEST_CASE("selective_scan rejects bad shapes and options", "[selective_scan][err
                     "selective_scan: form 'parallel' is not available (forms: recurrent, chunked)");
   CHECK_THROWS_AS(selective_scan(a, {form::chunked, -3}), option_error);
 }
+
+TEST_CASE("selective_scan at benchmark scale matches the reference", "[selective_scan][.long]") {
+  // full scale (SEQMIX_TEST_SCALE=full): the benchmark shape T=2048, D=1536, N=16
+  const index_t L = full_scale() ? 2048 : 512, D = full_scale() ? 1536 : 96;
+  const auto c = make_case({.L = L, .D = D, .N = 16, .G = 1});
+  auto [ro, rh] = run_ss<double>(c, true);
+  for (const auto& opt : {run_options{form::recurrent, 0, 2}, run_options{form::chunked, 0, 2},
+                          run_options{form::chunked, 100, 1}}) {
+    CAPTURE(describe(opt));
+    auto [o, h] = run_ss<float>(c, false, opt);
+    CHECK(max_rel_error(o, ro) < 1e-4);  // long accumulations: a looser float bound
+    CHECK(max_rel_error(h, rh) < 1e-4);
+  }
+}
