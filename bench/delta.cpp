@@ -14,6 +14,7 @@
 #include "support/bench_util.hpp"
 #include "seqmix/ops/delta_rule.hpp"
 #include "seqmix/ops/gated_delta_rule.hpp"
+#include "seqmix/mixers/gated_deltanet.hpp"
 
 using namespace seqmix;
 
@@ -142,5 +143,26 @@ BENCHMARK(bm_delta_rule)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->ComputeStatistics("min", min_of);
+
+// The Gated DeltaNet layer: d_model 512, 4 heads of head_dim 64, expand_v 2 (V = 128),
+// forward over T tokens. FLOPs: projections 2·T·d·(2·Kd + 2·Vd + 2H) + o_proj 2·T·Vd·d, plus
+// the op's 7·T·H·K·V (convolutions and norms not counted).
+void bm_gated_deltanet_forward(benchmark::State& st) {
+  const index_t T = st.range(0);
+  mixers::gated_deltanet_config c;
+  c.d_model = 512;
+  c.num_heads = 4;
+  c.head_dim = 64;
+  mixers::gated_deltanet<float> m(c);
+  auto x = bench::uniform<float>({T, 512}, -1, 1, 9);
+  tensor<float> y({T, 512});
+  for (auto _ : st) {
+    auto s = m.make_state();
+    m.forward(x.cview<2>(), y.view<2>(), s);
+  }
+  const double d = 512, Kd = 256, Vd = 512, H = 4;
+  bench::report(st, double(T), 2.0 * T * d * (2 * Kd + 2 * Vd + 2 * H) + 2.0 * T * Vd * d + 7.0 * T * H * 64 * 128);
+}
+BENCHMARK(bm_gated_deltanet_forward)->Arg(2048)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

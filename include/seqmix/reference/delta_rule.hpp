@@ -1,5 +1,5 @@
 #pragma once
-// Reference (executable spec) of delta_rule and, through detail::delta_rule_reference,
+// Reference (executable spec) of delta_rule and, through delta_impl::delta_rule_reference,
 // gated_delta_rule: the recurrence step by step, S kept as a K×V array. No shape checks.
 #include <cmath>
 #include <vector>
@@ -8,7 +8,7 @@
 #include "seqmix/ops/args/delta_rule.hpp"
 
 namespace seqmix::reference {
-namespace detail {
+namespace delta_impl {
 
 // g may be absent (delta_rule: e^{g} = 1).
 template <class T>
@@ -54,11 +54,11 @@ void delta_rule_reference(const char* op, const_view<T, 4> q, const_view<T, 4> k
   }
 }
 
-}  // namespace detail
+}  // namespace delta_impl
 
 template <class T>
 void delta_rule(const delta_rule_args<T>& a) {
-  detail::delta_rule_reference<T>("delta_rule", a.q, a.k, a.v, a.beta, {}, a.o, a.initial_state, a.final_state,
+  delta_impl::delta_rule_reference<T>("delta_rule", a.q, a.k, a.v, a.beta, {}, a.o, a.initial_state, a.final_state,
                                   a.cu_seqlens, a.scale);
 }
 

@@ -8,7 +8,7 @@ namespace seqmix::reference {
 
 template <class T>
 void gated_delta_rule(const gated_delta_rule_args<T>& a) {
-  detail::delta_rule_reference<T>("gated_delta_rule", a.q, a.k, a.v, a.beta, a.g, a.o, a.initial_state,
+  delta_impl::delta_rule_reference<T>("gated_delta_rule", a.q, a.k, a.v, a.beta, a.g, a.o, a.initial_state,
                                   a.final_state, a.cu_seqlens, a.scale);
 }
 

@@ -65,14 +65,26 @@ SEQMIX_INLINE void delta_fused_pass(typename B::value_type* SEQMIX_RESTRICT R, i
 
 }  // namespace detail
 
+// Prefetches the n values at p (one hint per cache line).
+template <class T>
+SEQMIX_INLINE void prefetch_row(const T* p, index_t n) noexcept {
+  constexpr index_t per_line = 64 / sizeof(T);
+  for (index_t i = 0; i < n; i += per_line) __builtin_prefetch(p + i);
+}
+
 // Runs the head's L steps; S is its K×V state (row-major), read at the start and
 // overwritten with the final state. Uses thread_workspace(1).
+// Time is walked in tiles of 64 steps; inside a tile every column block runs in turn, so a
+// tile's q/k/v rows come from memory once (with software prefetch a few steps ahead: the
+// rows of one head are H·K apart, one page or more, where hardware prefetchers stop) and
+// from L2 for the other blocks. Each block's R, k_{t}ᵀR and log c persist across tiles.
 template <class Arch, class T>
 void delta_recurrent(const delta_head<T>& p, T* S) {
   using B = xsimd::batch<T, Arch>;
   constexpr std::size_t W = B::size;
   constexpr int NB = 2;  // delta_fused_pass is written for two widths
   constexpr index_t BW = NB * W;
+  constexpr index_t tile = 64, ahead = 4;
   constexpr T bound = T(16);
   const index_t K = p.K, V = p.V;
   if (K == 0 || V == 0 || p.L == 0) {
@@ -80,67 +92,94 @@ void delta_recurrent(const delta_head<T>& p, T* S) {
       for (index_t t = 0; t < p.L; ++t) std::fill_n(p.o + t * p.ld_o, V, T(0));
     return;
   }
-  T* R = seqmix::thread_workspace(1).get<T>(static_cast<std::size_t>(K * BW));
-  for (index_t c0 = 0; c0 < V; c0 += BW) {
-    const index_t w = std::min<index_t>(BW, V - c0);  // columns in this block
-    // load the block, zero padded
+  const index_t nblk = (V + BW - 1) / BW;
+  // workspace: R blocks [nblk][K][BW], acc [nblk][BW], log c [nblk] (padded)
+  T* Rall = seqmix::thread_workspace(1).get<T>(static_cast<std::size_t>(nblk * (K + 1) * BW + nblk + BW));
+  T* accs = Rall + nblk * K * BW;
+  T* lcs = accs + nblk * BW;
+  for (index_t blk = 0; blk < nblk; ++blk) {
+    const index_t c0 = blk * BW, w = std::min<index_t>(BW, V - c0);
+    T* R = Rall + blk * K * BW;
     for (index_t i = 0; i < K; ++i) {
-      T* row = R + i * BW;
-      std::memcpy(row, S + i * V + c0, sizeof(T) * w);
-      std::fill(row + w, row + BW, T(0));
+      std::memcpy(R + i * BW, S + i * V + c0, sizeof(T) * w);
+      std::fill(R + i * BW + w, R + (i + 1) * BW, T(0));
     }
-    auto load_cols = [&](const T* src, B* dst) {
-      for (int j = 0; j < NB; ++j) {
-        const index_t off = j * index_t(W);
-        if (off + index_t(W) <= w) dst[j] = B::load_unaligned(src + off);
-        else if (off < w) dst[j] = simd::load_partial<B>(src + off, std::size_t(w - off));
-        else dst[j] = B(0);
-      }
-    };
-    auto store_cols = [&](const B* src, T* dst) {
-      for (int j = 0; j < NB; ++j) {
-        const index_t off = j * index_t(W);
-        if (off + index_t(W) <= w) src[j].store_unaligned(dst + off);
-        else if (off < w) simd::store_partial(src[j], dst + off, std::size_t(w - off));
-      }
-    };
-    // acc = k_0ᵀ R
-    B acc[NB], oacc[NB], d[NB], vv[NB];
+    B acc[NB];
     for (int j = 0; j < NB; ++j) acc[j] = B(0);
     for (index_t i = 0; i < K; ++i) {
       const B ki(p.k[i]);
       for (int j = 0; j < NB; ++j) acc[j] = xsimd::fma(ki, B::load_aligned(R + i * BW + j * W), acc[j]);
     }
-    T lc = 0;  // log c: S = e^{lc} R
-    for (index_t t = 0; t < p.L; ++t) {
-      const T* kt = p.k + t * p.ld_k;
-      const T* qt = p.q + t * p.ld_q;
-      const T* kn = t + 1 < p.L ? kt + p.ld_k : kt;
-      const T bt = p.beta[t * p.ld_b];
-      const T lnew = lc + (p.g ? p.g[t * p.ld_g] : T(0));
-      load_cols(p.v + t * p.ld_v + c0, vv);
-      T cout;
-      if (lnew >= -bound && lnew <= bound) {
-        // R_t = R_{t-1} + k (β (v/c - acc))ᵀ
-        const T inv = lnew == T(0) ? T(1) : std::exp(-lnew);
-        for (int j = 0; j < NB; ++j) d[j] = bt * xsimd::fms(vv[j], B(inv), acc[j]);
-        detail::delta_fused_pass<B, false>(R, K, kt, qt, kn, T(1), d, oacc, acc);
-        lc = lnew;
-        cout = lnew == T(0) ? T(1) : std::exp(lnew);
-      } else {
-        // fold the decay into R: R_t = S_t = c R_{t-1} + k (β (v - c acc))ᵀ
-        const T c = std::exp(lnew);
-        for (int j = 0; j < NB; ++j) d[j] = bt * xsimd::fnma(B(c), acc[j], vv[j]);
-        detail::delta_fused_pass<B, true>(R, K, kt, qt, kn, c, d, oacc, acc);
-        lc = 0;
-        cout = 1;
+    for (int j = 0; j < NB; ++j) acc[j].store_aligned(accs + blk * BW + j * W);
+    lcs[blk] = 0;
+  }
+  for (index_t t0 = 0; t0 < p.L; t0 += tile) {
+    const index_t t1 = std::min(p.L, t0 + tile);
+    for (index_t blk = 0; blk < nblk; ++blk) {
+      const index_t c0 = blk * BW, w = std::min<index_t>(BW, V - c0);
+      T* R = Rall + blk * K * BW;
+      auto load_cols = [&](const T* src, B* dst) {
+        for (int j = 0; j < NB; ++j) {
+          const index_t off = j * index_t(W);
+          if (off + index_t(W) <= w) dst[j] = B::load_unaligned(src + off);
+          else if (off < w) dst[j] = simd::load_partial<B>(src + off, std::size_t(w - off));
+          else dst[j] = B(0);
+        }
+      };
+      auto store_cols = [&](const B* src, T* dst) {
+        for (int j = 0; j < NB; ++j) {
+          const index_t off = j * index_t(W);
+          if (off + index_t(W) <= w) src[j].store_unaligned(dst + off);
+          else if (off < w) simd::store_partial(src[j], dst + off, std::size_t(w - off));
+        }
+      };
+      B acc[NB], oacc[NB], d[NB], vv[NB];
+      for (int j = 0; j < NB; ++j) acc[j] = B::load_aligned(accs + blk * BW + j * W);
+      T lc = lcs[blk];  // log c: S = e^{lc} R
+      for (index_t t = t0; t < t1; ++t) {
+        if (blk == 0 && t + ahead < p.L) {
+          const index_t ta = t + ahead;
+          prefetch_row(p.q + ta * p.ld_q, K);
+          prefetch_row(p.k + ta * p.ld_k, K);
+          prefetch_row(p.v + ta * p.ld_v, V);
+          __builtin_prefetch(p.beta + ta * p.ld_b);
+          if (p.g) __builtin_prefetch(p.g + ta * p.ld_g);
+        }
+        const T* kt = p.k + t * p.ld_k;
+        const T* qt = p.q + t * p.ld_q;
+        const T* kn = t + 1 < p.L ? kt + p.ld_k : kt;
+        const T bt = p.beta[t * p.ld_b];
+        const T lnew = lc + (p.g ? p.g[t * p.ld_g] : T(0));
+        load_cols(p.v + t * p.ld_v + c0, vv);
+        T cout;
+        if (lnew >= -bound && lnew <= bound) {
+          // R_t = R_{t-1} + k (β (v/c - acc))ᵀ
+          const T inv = lnew == T(0) ? T(1) : std::exp(-lnew);
+          for (int j = 0; j < NB; ++j) d[j] = bt * xsimd::fms(vv[j], B(inv), acc[j]);
+          detail::delta_fused_pass<B, false>(R, K, kt, qt, kn, T(1), d, oacc, acc);
+          lc = lnew;
+          cout = lnew == T(0) ? T(1) : std::exp(lnew);
+        } else {
+          // fold the decay into R: R_t = S_t = c R_{t-1} + k (β (v - c acc))ᵀ
+          const T c = std::exp(lnew);
+          for (int j = 0; j < NB; ++j) d[j] = bt * xsimd::fnma(B(c), acc[j], vv[j]);
+          detail::delta_fused_pass<B, true>(R, K, kt, qt, kn, c, d, oacc, acc);
+          lc = 0;
+          cout = 1;
+        }
+        const B so(p.scale * cout);
+        for (int j = 0; j < NB; ++j) oacc[j] *= so;
+        store_cols(oacc, p.o + t * p.ld_o + c0);
       }
-      const B so(p.scale * cout);
-      for (int j = 0; j < NB; ++j) oacc[j] *= so;
-      store_cols(oacc, p.o + t * p.ld_o + c0);
+      for (int j = 0; j < NB; ++j) acc[j].store_aligned(accs + blk * BW + j * W);
+      lcs[blk] = lc;
     }
-    // S = e^{lc} R
-    const T c = std::exp(lc);
+  }
+  // S = e^{lc} R
+  for (index_t blk = 0; blk < nblk; ++blk) {
+    const index_t c0 = blk * BW, w = std::min<index_t>(BW, V - c0);
+    const T* R = Rall + blk * K * BW;
+    const T c = std::exp(lcs[blk]);
     for (index_t i = 0; i < K; ++i)
       for (index_t j = 0; j < w; ++j) S[i * V + c0 + j] = c * R[i * BW + j];
   }
