@@ -227,8 +227,28 @@ class flash_tile_kernel {
       const T* vpt = vp + kt * BK * Vp;
       alignas(64) T alpha_s[BQ];
       for (index_t c = 0; c < NV; ++c) alpha[c].store_aligned(alpha_s + c * L);
-      for (index_t vg = 0; vg < Vp / MR; ++vg)
-        detail::micro_kernel<batch, MR, NV, true>(vpt + vg * MR, 1, Vp, Sb, BQ, nk, Ot + vg * MR * BQ, BQ, alpha_s);
+      if (full || !h.vis.causal) {
+        for (index_t vg = 0; vg < Vp / MR; ++vg)
+          detail::micro_kernel<batch, MR, NV, true>(vpt + vg * MR, 1, Vp, Sb, BQ, nk, Ot + vg * MR * BQ, BQ, alpha_s);
+      } else {
+        // a tile crossing the diagonal: query vector c only sees keys j < jend(c); the
+        // probabilities beyond are exact zeros, so their products are skipped (triangle)
+        alignas(64) T ones[BQ];
+        for (index_t i = 0; i < BQ; ++i) ones[i] = T(1);
+        for (index_t e = 0; e < Vp; ++e)
+          for (index_t c = 0; c < NV; ++c) {
+            T* p = Ot + e * BQ + c * L;
+            (batch::load_aligned(p) * alpha[c]).store_aligned(p);
+          }
+        index_t j0 = 0;
+        for (index_t c = 0; c < NV; ++c) {
+          const index_t jend = std::clamp<index_t>(P0 - s0 + (c + 1) * L, 0, nk);
+          if (jend > j0)
+            for (index_t vg = 0; vg < Vp / MR; ++vg)
+              product_columns(c, vpt + vg * MR + j0 * Vp, 1, Vp, Sb + j0 * BQ, jend - j0, Ot + vg * MR * BQ, ones);
+          j0 = std::max(j0, jend);
+        }
+      }
     }
     // o = Oᵀ / l, transposed back
     for (index_t c = 0; c < NV; ++c) {
@@ -245,6 +265,31 @@ class flash_tile_kernel {
   }
 
  private:
+  // C[MR rows][vectors c0..NV) (+)= A·B[.., vectors c0..NV): the micro-kernel on the
+  // trailing NV - c0 vectors. cscale == nullptr: overwrite C; else accumulate after scaling.
+  static void product_columns(index_t c0, const T* a, index_t ars, index_t aks, const T* b, index_t kc, T* c,
+                              const T* cscale) noexcept {
+    const index_t off = c0 * L;
+    switch (NV - c0) {
+      case 4:
+        if (cscale) detail::micro_kernel<batch, MR, 4, true>(a, ars, aks, b + off, BQ, kc, c + off, BQ, cscale + off);
+        else detail::micro_kernel<batch, MR, 4, false>(a, ars, aks, b + off, BQ, kc, c + off, BQ);
+        break;
+      case 3:
+        if (cscale) detail::micro_kernel<batch, MR, 3, true>(a, ars, aks, b + off, BQ, kc, c + off, BQ, cscale + off);
+        else detail::micro_kernel<batch, MR, 3, false>(a, ars, aks, b + off, BQ, kc, c + off, BQ);
+        break;
+      case 2:
+        if (cscale) detail::micro_kernel<batch, MR, 2, true>(a, ars, aks, b + off, BQ, kc, c + off, BQ, cscale + off);
+        else detail::micro_kernel<batch, MR, 2, false>(a, ars, aks, b + off, BQ, kc, c + off, BQ);
+        break;
+      default:
+        if (cscale) detail::micro_kernel<batch, MR, 1, true>(a, ars, aks, b + off, BQ, kc, c + off, BQ, cscale + off);
+        else detail::micro_kernel<batch, MR, 1, false>(a, ars, aks, b + off, BQ, kc, c + off, BQ);
+        break;
+    }
+  }
+
   template <bool Mask, int Bias>
   static void scores(const head_problem<T>& h, const T* kpt, const T* Qt, index_t nk, T* Sb, batch (&colmax)[NV],
                      const T* cq, const T* ckt, index_t P0, index_t s0) noexcept {
@@ -261,8 +306,18 @@ class flash_tile_kernel {
     const T win = T(h.vis.window);
     const bool causal = h.vis.causal, windowed = h.vis.window > 0;
     const batch neg_inf(-std::numeric_limits<T>::infinity());
-    for (index_t g = 0; g * MR < nk; ++g)
-      detail::micro_kernel<batch, MR, NV, false>(kpt + g * MR * K, K, 1, Qt, BQ, K, Sb + g * MR * BQ, BQ);
+    for (index_t g = 0; g * MR < nk; ++g) {
+      // causal tiles crossing the diagonal: query vectors before c0 cannot see these keys
+      // (their scores are masked below), so only vectors c0.. are computed
+      index_t c0 = 0;
+      if (Mask && causal) {
+        const index_t k_lo = s0 + g * MR;
+        c0 = std::max<index_t>(0, (k_lo - P0 - L + 1 + L - 1) / L);
+        if (k_lo - P0 - L + 1 <= 0) c0 = 0;
+      }
+      if (c0 >= NV) continue;
+      product_columns(c0, kpt + g * MR * K, K, 1, Qt, K, Sb + g * MR * BQ, nullptr);
+    }
     for (index_t j = 0; j < nk; ++j) {
       T* row = Sb + j * BQ;
       batch x[NV];
