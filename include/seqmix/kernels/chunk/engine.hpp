@@ -67,7 +67,8 @@ struct problem {
   T* state = nullptr;  // K×V row-major, in/out
 };
 
-inline constexpr index_t default_chunk = 64;
+// Default chunk: 32 measured fastest for K, V in {64, 128} (bench/chunk.cpp chunk sweep).
+inline constexpr index_t default_chunk = 32;
 inline constexpr index_t sub_block = 16;
 
 namespace detail {
@@ -303,24 +304,31 @@ void recurrent(const problem<T>& p) {
 
 namespace detail {
 
-// Scratch of one chunk of up to C rows.
+// Scratch of one chunk of up to C rows. The outputs come from one product
+//   O = M1 · M2,  M1 = [Q ⊙ e^{bq} | A] (C × (K+C), row stride lda),  M2 = [S_in ; V] ((K+C) × V)
+// (inter- and intra-chunk terms in one GEMM; V lives inside M2). A is the intra-chunk score
+// matrix, stored in M1's right part (row stride lda).
 template <class T>
 struct chunk_buffers {
-  T *Q, *Kc, *Vc, *b, *Qh, *Kt, *Kh, *O, *A, *vec;
+  T *Q, *Kc, *Vc, *b, *Qh, *Kt, *Kh, *O, *A, *vec, *M1, *M2;
+  index_t lda;
   static std::size_t size(index_t C, index_t K, index_t V) {
-    return std::size_t(6 * C * K + K + 2 * C * V + C * C + 4 * K + 64);
+    return std::size_t(6 * C * K + K + C * V + C * (K + C) + (K + C) * V + 4 * K + 64);
   }
   chunk_buffers(T* p, index_t C, index_t K, index_t V) {
+    lda = K + C;
     Q = p;
     Kc = Q + C * K;
-    Vc = Kc + C * K;
-    b = Vc + C * V;  // (C+1)·K: row 0 is the zero row (b_{-1}), rows 1.. are b_0..b_{C-1}
+    b = Kc + C * K;  // (C+1)·K: row 0 is the zero row (b_{-1}), rows 1.. are b_0..b_{C-1}
     Qh = b + (C + 1) * K;
     Kt = Qh + C * K;
     Kh = Kt + C * K;
     O = Kh + C * K;
-    A = O + C * V;
-    vec = A + C * C;
+    M1 = O + C * V;
+    M2 = M1 + C * (K + C);
+    vec = M2 + (K + C) * V;
+    A = M1 + K;
+    Vc = M2 + K * V;
   }
 };
 
@@ -358,6 +366,7 @@ void intra_vector(const problem<T>& p, index_t c, chunk_buffers<T>& w) {
   const T* bs = w.b + K;                    // b_s, row s
   const T* bq = strict ? w.b : w.b + K;     // the q-side exponent row t (b_{t-1} or b_t)
   T* A = w.A;
+  const index_t lda = w.lda;
   const T lim = span_limit<T>;
   // whole-chunk span: R = bq_0, smallest b at the last row
   T span = 0;
@@ -382,27 +391,27 @@ void intra_vector(const problem<T>& p, index_t c, chunk_buffers<T>& w) {
         for (index_t s = j0; s <= e; ++s)
           for (index_t i = 0; i < K; ++i) w.Kt[s * K + i] = w.Kh[s * K + i] * wv[i];
       }
-      gemm<false, true>(len, f, K, w.Qh + f * K, K, w.Kt, K, A + f * c, c);
+      gemm<false, true>(len, f, K, w.Qh + f * K, K, w.Kt, K, A + f * lda, lda);
     }
     // diagonal sub-block
     T dspan = 0;
     for (index_t i = 0; i < K; ++i) dspan = std::max(dspan, R[i] - bs[(f + len - 1) * K + i]);
-    T* Ad = A + f * c + f;
+    T* Ad = A + f * lda + f;
     if (dspan <= lim) {
       for (index_t s = f; s < f + len; ++s) mul_exp_diff<Arch>(w.Kt + s * K, w.Kc + s * K, R, bs + s * K, K);
-      gemm<false, true>(len, len, K, w.Qh + f * K, K, w.Kt + f * K, K, Ad, c);
+      gemm<false, true>(len, len, K, w.Qh + f * K, K, w.Kt + f * K, K, Ad, lda);
     } else {
       for (index_t t = f; t < f + len; ++t)
         for (index_t s = f; s <= t; ++s) {
           T acc = 0;
           for (index_t i = 0; i < K; ++i)
             acc += w.Q[t * K + i] * w.Kc[s * K + i] * std::exp(bq[t * K + i] - bs[s * K + i]);
-          Ad[(t - f) * c + (s - f)] = acc;
+          Ad[(t - f) * lda + (s - f)] = acc;
         }
     }
     // mask: zero above the diagonal (and the diagonal itself when strict, replaced by the bonus)
     for (index_t t = f; t < f + len; ++t) {
-      T* row = A + t * c;
+      T* row = A + t * lda;
       const index_t from = strict ? t : t + 1;
       std::fill(row + from, row + c, T(0));
       if (strict) {
@@ -425,27 +434,31 @@ void process_chunk(const problem<T>& p, index_t t0, index_t c, index_t C, const 
   load_chunk<D, Arch>(p, t0, c, w);
   const bool strict = D == decay_kind::vector && p.u != nullptr;
   if (want_out) {
-    // inter-chunk: O = (Q ⊙ e^{bq}) S_in
-    const T* Qd = w.Q;
+    const index_t lda = w.lda;
+    // M1 left: Q ⊙ e^{bq}; M2 top: S_in
     if constexpr (D == decay_kind::vector) {
       const T* bq = strict ? w.b : w.b + K;
-      for (index_t t = 0; t < c; ++t) mul_exp_diff<Arch>(w.Qh + t * K, w.Q + t * K, bq + t * K, (const T*)nullptr, K);
-      Qd = w.Qh;
+      for (index_t t = 0; t < c; ++t)
+        mul_exp_diff<Arch>(w.M1 + t * lda, w.Q + t * K, bq + t * K, (const T*)nullptr, K);
     } else if constexpr (D == decay_kind::scalar) {
       for (index_t t = 0; t < c; ++t) {
         const T e = std::exp(w.b[t + 1]);
-        for (index_t i = 0; i < K; ++i) w.Qh[t * K + i] = w.Q[t * K + i] * e;
+        for (index_t i = 0; i < K; ++i) w.M1[t * lda + i] = w.Q[t * K + i] * e;
       }
-      Qd = w.Qh;
+    } else {
+      for (index_t t = 0; t < c; ++t) std::memcpy(w.M1 + t * lda, w.Q + t * K, sizeof(T) * K);
     }
-    gemm<false, false>(c, V, K, Qd, K, S_in, V, w.O, V);
-    // intra-chunk scores
+    std::memcpy(w.M2, S_in, sizeof(T) * K * V);
+    // intra-chunk scores into M1 right (lower triangle; rows of the first half only need
+    // the first half of the columns)
+    const index_t h = c / 2;
     if constexpr (D == decay_kind::vector) {
       intra_vector<Arch>(p, c, w);
     } else {
-      gemm<false, true>(c, c, K, w.Q, K, w.Kc, K, w.A, c);
+      if (h > 0) gemm<false, true>(h, h, K, w.Q, K, w.Kc, K, w.A, lda);
+      gemm<false, true>(c - h, c, K, w.Q + h * K, K, w.Kc, K, w.A + h * lda, lda);
       for (index_t t = 0; t < c; ++t) {
-        T* row = w.A + t * c;
+        T* row = w.A + t * lda;
         if constexpr (D == decay_kind::scalar) {
           const T bt = w.b[t + 1];
           for (index_t s = 0; s <= t; ++s) row[s] *= std::exp(bt - w.b[s + 1]);
@@ -453,8 +466,10 @@ void process_chunk(const problem<T>& p, index_t t0, index_t c, index_t C, const 
         std::fill(row + t + 1, row + c, T(0));
       }
     }
-    gemm<false, false>(c, V, c, w.A, c, w.Vc, V, w.O, V, T(1), true);
-    store_rows(p.o + t0 * p.ldo, w.O, c, V, p.ldo);
+    // O = M1 · M2, the first half of the rows with depth K + h
+    T* O = p.o + t0 * p.ldo;
+    if (h > 0) gemm<false, false>(h, V, K + h, w.M1, lda, w.M2, V, O, p.ldo);
+    gemm<false, false>(c - h, V, K + c, w.M1 + h * lda, lda, w.M2, V, O + h * p.ldo, p.ldo);
   }
   if (dS) {
     const T* Kd = w.Kc;
@@ -519,9 +534,13 @@ void chunked_two_pass(const problem<T>& p, index_t C, int threads) {
   });
 }
 
-// The form `auto` picks for a head of `steps` steps.
+// The form `auto` picks for a head of `steps` steps (one thread per head): the recurrent
+// form for decode-sized calls and for states up to 64×64 (it does 5·K·V FLOPs per step
+// against the chunked form's 4·K·V + 2·C·(K+V) and stays in L1), the chunked form for larger
+// states (measured in bench/chunk.cpp). An explicitly chunked call with fewer heads than
+// threads spreads each head's chunks over the threads (two-pass).
 inline form pick_form(index_t steps, index_t K, index_t V) {
-  if (steps <= 16) return form::recurrent;
+  if (steps <= 16 || K * V <= 64 * 64) return form::recurrent;
   return form::chunked;
 }
 
@@ -548,6 +567,7 @@ void run_heads(index_t items, index_t steps, index_t K, index_t V, const run_opt
   // auto is resolved per head from its own length (so packed and separate calls agree)
   const form f = opt.kernel_form;
   const index_t C = opt.chunk > 0 ? opt.chunk : default_chunk;
+  // (auto depends on the shape only, never on the thread count, so results stay bitwise equal)
   const bool chunky = f == form::chunked || (f == form::auto_ && pick_form(steps, K, V) == form::chunked);
   if (chunky && items < threads && threads > 1 && steps > C) {
     for (index_t it = 0; it < items; ++it) {
