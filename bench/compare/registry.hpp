@@ -100,7 +100,11 @@ inline std::vector<mixer_case> all_cases(std::size_t d, index_t max_len = 65536)
   c.push_back(make_case<m::gated_deltanet<float>>(
       "gated_deltanet", "delta rule", [d] { return m::gated_deltanet<float>({.d_model = d, .num_heads = d / 128, .head_dim = 64}); },
       measured_state, lin(7.0 * (D / 128) * 64 * 128)));
-  // SEQMIX_COMPARE_RWKV
+  // RWKV time-mix: wkv6 7·T·H·S², wkv7 9·T·H·S² (head size S = 64)
+  c.push_back(make_case<m::rwkv6_time_mix<float>>(
+      "rwkv6", "rwkv", [d] { return m::rwkv6_time_mix<float>({.n_embd = d}); }, measured_state, lin(7.0 * D * 64)));
+  c.push_back(make_case<m::rwkv7_time_mix<float>>(
+      "rwkv7", "rwkv", [d] { return m::rwkv7_time_mix<float>({.n_embd = d}); }, measured_state, lin(9.0 * D * 64)));
   // diagonal recurrences: a few FLOPs per channel and step
   c.push_back(make_case<m::lru<float>>(
       "lru", "diagonal recurrence", [d] { return m::lru<float>({.d_model = d}); }, measured_state, lin(8.0 * D)));

@@ -35,6 +35,8 @@ constexpr std::size_t field_count() {
 
 template <class> struct is_tensor : std::false_type {};
 template <class U> struct is_tensor<tensor<U>> : std::true_type {};
+template <class> struct is_view : std::false_type {};
+template <class U, std::size_t R> struct is_view<tensor_view<U, R>> : std::true_type {};
 template <class> struct is_vector : std::false_type {};
 template <class U, class A> struct is_vector<std::vector<U, A>> : std::true_type {};
 template <class> struct is_tuple : std::false_type {};
@@ -47,6 +49,8 @@ void visit_state(S& s, const std::string& prefix, F&& f) {
   namespace r = detail::reflect;
   if constexpr (requires { s.visit_state(prefix, f); }) {
     s.visit_state(prefix, f);
+  } else if constexpr (r::is_view<V>::value) {
+    // a non-owning view (e.g. a caller's buffer) is not part of the state
   } else if constexpr (r::is_tensor<V>::value || std::is_arithmetic_v<V>) {
     f(prefix, s);
   } else if constexpr (r::is_vector<V>::value) {
