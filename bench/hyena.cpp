@@ -15,6 +15,7 @@
 #include "support/bench_util.hpp"
 #include "seqmix/kernels/conv/fft.hpp"
 #include "seqmix/kernels/conv/long_conv.hpp"
+#include "seqmix/mixers/hyena.hpp"
 #include "seqmix/ops/long_conv.hpp"
 
 #ifdef SEQMIX_BENCH_KISSFFT
@@ -198,5 +199,44 @@ static void bm_long_conv_eigen_fft(benchmark::State& st) {
   bench::report(st, double(T), conv_flops(1, T, D, T) - 2.0 * T * D);
 }
 BENCHMARK(bm_long_conv_eigen_fft)->ArgsProduct({{1024, 8192}, {64, 768}})->Unit(benchmark::kMillisecond);
+
+// ---- the hyena mixer (order 2, filter MLP width 64), forward over T tokens with l_max = T,
+// and one decode step with a full history (l_max - 1 cached inputs). FLOPs: the projections
+// 2·T·d·(N+1)·d + 2·T·d·d, the short conv 2·3·T·(N+1)·d, the long convolutions
+// (N-1)·2·d·Σ_t min(t+1, l_max) direct-equivalent.
+static void bm_hyena_forward(benchmark::State& st) {
+  const index_t T = st.range(0), d = st.range(1);
+  mixers::hyena_config cfg;
+  cfg.d_model = std::size_t(d);
+  cfg.l_max = std::size_t(T);
+  mixers::hyena<float> m(cfg);
+  m.conv_options().threads = int(st.range(2));
+  auto x = bench::uniform<float>({T, d}, -1, 1, 5);
+  tensor<float> y({T, d});
+  auto s0 = m.make_state();
+  m.forward(x.cview<2>(), y.view<2>(), s0);  // warm-up (filter cache, workspace)
+  for (auto _ : st) {
+    auto s = m.make_state();
+    m.forward(x.cview<2>(), y.view<2>(), s);
+  }
+  const double flops = 2.0 * T * d * 3 * d + 2.0 * T * d * d + 18.0 * T * d + conv_flops(1, T, d, T);
+  bench::report(st, double(T), flops);
+}
+BENCHMARK(bm_hyena_forward)->ArgsProduct({{1024, 8192}, {256, 768}, {1, 2}})->Unit(benchmark::kMillisecond);
+
+static void bm_hyena_step(benchmark::State& st) {
+  const index_t Lm = st.range(0), d = st.range(1);
+  mixers::hyena_config cfg;
+  cfg.d_model = std::size_t(d);
+  cfg.l_max = std::size_t(Lm);
+  mixers::hyena<float> m(cfg);
+  auto x = bench::uniform<float>({Lm, d}, -1, 1, 5);
+  tensor<float> y({Lm, d});
+  auto s = m.make_state();
+  m.forward(seq_cref<float>(x.data(), {Lm - 1, d}), seq_ref<float>(y.data(), {Lm - 1, d}), s);  // full history
+  for (auto _ : st) m.step(row_cref<float>(x.data(), std::size_t(d)), row_ref<float>(y.data(), std::size_t(d)), s);
+  bench::report(st, 1.0, 2.0 * 4 * d * d + 2.0 * d * Lm);
+}
+BENCHMARK(bm_hyena_step)->ArgsProduct({{1024, 8192}, {256, 768}})->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();

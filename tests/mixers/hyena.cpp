@@ -206,3 +206,21 @@ TEST_CASE("hyena: parameters follow safari's state_dict", "[hyena]") {
   CHECK(max_rel_error(y1, y0) > 1e-3);
   CHECK(max_rel_error(y1, plain_hyena(md, x)) < 1e-11);
 }
+
+TEST_CASE("hyena: a long decode with a short l_max (history ring compaction)", "[hyena]") {
+  auto cfg = small_config(3);
+  cfg.l_max = 8;
+  hyena<double> m(cfg);
+  const index_t L = 60;
+  const auto x = random_tensor<double>({L, 24});
+  const auto whole = run_forward(m, x, {L});
+  CHECK(max_rel_error(whole, plain_hyena(m, x)) < 1e-11);
+  tensor<double> y({L, 24});
+  auto s = m.make_state();
+  m.forward(seq_cref<double>(x.data(), {3, 24}), seq_ref<double>(y.data(), {3, 24}), s);
+  for (index_t t = 3; t < 40; ++t)
+    m.step(row_cref<double>(x.data() + t * 24, 24), row_ref<double>(y.data() + t * 24, 24), s);
+  m.forward(seq_cref<double>(x.data() + 40 * 24, {5, 24}), seq_ref<double>(y.data() + 40 * 24, {5, 24}), s);
+  m.forward(seq_cref<double>(x.data() + 45 * 24, {15, 24}), seq_ref<double>(y.data() + 45 * 24, {15, 24}), s);
+  CHECK(max_rel_error(y, whole) < 1e-12);
+}

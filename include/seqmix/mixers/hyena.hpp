@@ -52,8 +52,9 @@ class hyena {
   using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   struct state_type {
     tensor<T> conv;                     // [1, (N+1)d, W-1]
-    std::vector<std::vector<T>> hist;   // per long conv: rows × d, the last inputs w
-    index_t rows = 0;                   // rows held in each hist (same for all)
+    std::vector<std::vector<T>> hist;   // per long conv: 2·(l_max-1) rows × d; rows [off, off+rows)
+                                        // hold its last inputs w (compacted only when full)
+    index_t off = 0, rows = 0;          // the same for every long conv
   };
 
   explicit hyena(hyena_config cfg) : cfg_(cfg), filter_(filter_config(cfg), "filter_fn.") {
@@ -93,7 +94,7 @@ class hyena {
     const index_t S = index_t(cfg_.order + 1) * index_t(cfg_.d_model);
     s.conv = tensor<T>({1, S, index_t(cfg_.short_filter_order) - 1});
     s.hist.resize(cfg_.order - 1);
-    for (auto& h : s.hist) h.reserve((cfg_.l_max - 1) * cfg_.d_model);
+    for (auto& h : s.hist) h.assign(2 * (cfg_.l_max - 1) * cfg_.d_model, T(0));
     return s;
   }
 
@@ -139,20 +140,42 @@ class hyena {
       for (index_t c = 0; c < d; ++c) skip[c] = fb[c * (N - 1) + o];
       auto& hist = s.hist[std::size_t(o)];
       const index_t P = s.rows;
+      T* hp = hist.data();
       long_conv_args<T> la;
       la.u = const_view<T, 3>(wbuf, {1, L, d});
       la.h = const_view<T, 2>(h.data() + o * Lm, {d, Lm}, {(N - 1) * Lm, 1});
       la.D = const_view<T, 1>(skip.data(), {d});
       la.o = tensor_view<T, 3>(zbuf, {1, L, d});
-      if (P > 0) la.history = const_view<T, 3>(hist.data(), {1, P, d});
+      if (P > 0) la.history = const_view<T, 3>(hp + s.off * d, {1, P, d});
       long_conv(la, opt_);
-      // new history: the last min(l_max-1, P+L) rows of [hist; w]
-      const index_t keep = std::min(Lm - 1, P + L), from_hist = std::max<index_t>(0, keep - L);
-      if (from_hist > 0) std::memmove(hist.data(), hist.data() + (P - from_hist) * d, sizeof(T) * from_hist * d);
-      hist.resize(std::size_t(keep * d));
-      std::memcpy(hist.data() + from_hist * d, wbuf + (L - (keep - from_hist)) * d, sizeof(T) * (keep - from_hist) * d);
+      // new history: the last min(l_max-1, P+L) rows of [hist; w], appended in place
+      const index_t cap = Lm - 1;
+      if (cap == 0) continue;
+      if (L >= cap) {
+        std::memcpy(hp, wbuf + (L - cap) * d, sizeof(T) * cap * d);
+        continue;
+      }
+      const index_t keep_old = std::min(P, cap - L);
+      index_t first = s.off + P - keep_old;
+      if (first + keep_old + L > 2 * cap) {  // full: compact (once per ~l_max tokens)
+        std::memmove(hp, hp + first * d, sizeof(T) * keep_old * d);
+        first = 0;
+      }
+      std::memcpy(hp + (first + keep_old) * d, wbuf, sizeof(T) * L * d);
     }
-    s.rows = std::min(Lm - 1, s.rows + L);
+    {  // the same bookkeeping for every long conv
+      const index_t cap = Lm - 1;
+      if (L >= cap) {
+        s.off = 0;
+        s.rows = cap;
+      } else {
+        const index_t keep_old = std::min(s.rows, cap - L);
+        index_t first = s.off + s.rows - keep_old;
+        if (first + keep_old + L > 2 * cap) first = 0;
+        s.off = first;
+        s.rows = keep_old + L;
+      }
+    }
     // y = out_proj(x_0 ⊙ z)
     for (index_t r = 0; r < L; ++r)
       for (index_t c = 0; c < d; ++c) zbuf[r * d + c] *= cbuf[r * S + c];

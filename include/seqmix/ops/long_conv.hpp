@@ -48,8 +48,17 @@ inline double fft_transform_cost(const long_conv_costs& c, std::size_t M, std::s
   return per * double(M) * lg;
 }
 
+struct long_conv_estimate {
+  double direct, fft, blocked;  // ns, one thread
+  form best() const noexcept {
+    if (direct <= fft && direct <= blocked) return form::direct;
+    return blocked < fft ? form::blocked : form::fft;
+  }
+  double of(form f) const noexcept { return f == form::direct ? direct : f == form::fft ? fft : blocked; }
+};
+
 template <class T>
-form long_conv_pick(const kernels::conv_geometry& g, index_t B, index_t D, int chunk) {
+long_conv_estimate long_conv_costs_of(const kernels::conv_geometry& g, index_t B, index_t D, int chunk) {
   constexpr index_t W = xsimd::batch<T>::size;
   const long_conv_costs c;
   const double blocks = double((D + W - 1) / W), pairs = std::ceil(blocks / 2), b = double(B);
@@ -73,9 +82,17 @@ form long_conv_pick(const kernels::conv_geometry& g, index_t B, index_t D, int c
       std::max(c.blocked_per_point * double(Mb) * lgb, fft_transform_cost(c, Mb, eb));  // never below fft's
   const double blocked = pairs * ((1 + 2 * b * nb) * per_block_transform + b * nb * c.blocked_per_block +
                                   b * c.fft_per_row * double(g.n));
-  if (direct <= fft && direct <= blocked) return form::direct;
-  return blocked < fft ? form::blocked : form::fft;
+  return {direct, fft, blocked};
 }
+
+template <class T>
+form long_conv_pick(const kernels::conv_geometry& g, index_t B, index_t D, int chunk) {
+  return long_conv_costs_of<T>(g, B, D, chunk).best();
+}
+
+// Below this estimated time a call runs on the calling thread only: waking a team costs
+// more than it saves (and far more on a loaded machine), e.g. for a decode step.
+inline constexpr double long_conv_serial_ns = 50000;
 
 }  // namespace detail
 
@@ -106,7 +123,8 @@ void long_conv(const long_conv_args<T>& a, const run_options& opt = {}) {
   if (steps == 0 || B == 0 || D == 0) return;
   const index_t P = a.history.empty() ? 0 : a.history.extent(1);
   const auto g = kernels::make_conv_geometry(P, steps, a.h.extent(1));
-  if (f == form::auto_) f = detail::long_conv_pick<T>(g, B, D, opt.chunk);
+  const auto est = detail::long_conv_costs_of<T>(g, B, D, opt.chunk);
+  if (f == form::auto_) f = est.best();
 
   using arch = xsimd::default_arch;
   constexpr index_t W = xsimd::batch<T, arch>::size;
@@ -128,7 +146,7 @@ void long_conv(const long_conv_args<T>& a, const run_options& opt = {}) {
     return kernels::lane_block{c0, c0 < D ? std::min(W, D - c0) : 0};
   };
   const index_t nblocks = (D + W - 1) / W;
-  const int threads = resolve_threads(opt);
+  const int threads = est.of(f) < detail::long_conv_serial_ns ? 1 : resolve_threads(opt);
 
   if (f == form::direct) {
     parallel_for(nblocks * B, threads, [&](index_t item) {

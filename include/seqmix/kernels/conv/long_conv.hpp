@@ -124,8 +124,29 @@ void long_conv_direct(const conv_filter<T>& f, lane_block lanes, const conv_sour
   const std::size_t cnt = static_cast<std::size_t>(lanes.count);
   // transposed taps [Le][W]
   T* ht = thread_workspace(1).get<T>(static_cast<std::size_t>(Le * W));
-  for (index_t i = 0; i < Le; ++i)
-    for (index_t l = 0; l < W; ++l) ht[i * W + l] = l < lanes.count ? f.tap(lanes.c0 + l, i) : T(0);
+  {
+    const index_t Lh = std::min(Le, f.L);
+    std::memset(ht, 0, sizeof(T) * static_cast<std::size_t>(Le * W));
+    for (index_t i0 = 0; i0 < Lh; i0 += 64) {  // 64 taps at a time: the 64 rows of ht stay in L1
+      const index_t i1 = std::min(Lh, i0 + 64);
+      for (index_t l = 0; l < lanes.count; ++l) {
+        const T* hr = f.h + (lanes.c0 + l) * f.ldh;
+        for (index_t i = i0; i < i1; ++i) ht[i * W + l] = hr[i];
+      }
+    }
+    if (f.D)
+      for (index_t l = 0; l < lanes.count; ++l) ht[l] += f.D[lanes.c0 + l];
+  }
+  if (nout <= R) {  // a few rows (decode): straight from the source rows, no copies
+    for (index_t r = g.rmin; r < n; ++r) {
+      B acc(T(0));
+      const index_t taps = std::min(Le, r + 1);
+      for (index_t i = 0; i < taps; ++i)
+        acc = xsimd::fma(B::load_aligned(ht + i * W), load_lanes<B>(src.row(g.start + r - i) + lanes.c0, cnt), acc);
+      store_lanes(acc, dst.row(g.start + r - g.P) + lanes.c0, cnt);
+    }
+    return;
+  }
   // input rows with `pad` zero rows before and R after: xp[r] = segment row r
   const index_t rows = pad + n + R;
   T* xb = thread_workspace(0).get<T>(static_cast<std::size_t>(rows * W));
