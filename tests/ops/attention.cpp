@@ -349,6 +349,7 @@ TEST_CASE("attention: T = 0 and error paths", "[attention][errors]") {
   a.window = 0;
   CHECK_THROWS_WITH(attention(a, {form::chunked, 0, 1}),
                     "attention: form 'chunked' is not available (forms: parallel, recurrent)");
+  CHECK_THROWS_AS(attention(a, {form::parallel, 16, 1}), option_error);
   std::vector<std::int64_t> cu{0, 2, 5};
   a.cu_seqlens = cu;
   CHECK_NOTHROW(attention(a));

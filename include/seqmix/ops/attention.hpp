@@ -305,6 +305,11 @@ void attention(const attention_args<T>& a, const run_options& opt = {}) {
       throw option_error("attention: form '" + std::string(to_string(opt.kernel_form)) +
                          "' is not available (forms: parallel, recurrent)");
   }
+  if (opt.chunk != 0)
+    throw option_error("attention: a chunk size is not an option of this op (tiles are fixed: " +
+                       std::to_string(kernels::attention::flash_shape<xsimd::default_arch, T>::BQ) +
+                       " queries x " + std::to_string(kernels::attention::flash_shape<xsimd::default_arch, T>::BK) +
+                       " keys), got " + std::to_string(opt.chunk));
   if (a.q.extent(1) == 0) return;
   const int threads = resolve_threads(opt);
   form f = opt.kernel_form;
