@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include <xsimd/xsimd.hpp>
@@ -30,8 +31,10 @@ SEQMIX_INLINE void unroll(F&& f) {
   (std::make_index_sequence<N>{});
 }
 
+// Rebase threshold: small enough that rows rebase rarely (a channel with log decay w every
+// ln(1/floor)/|w| steps), large enough that k/E (<= |k|/floor) and S̃ never overflow.
 template <class T>
-inline constexpr T scale_floor = T(1e-9);  // ≈ e^{-20.7}
+inline constexpr T scale_floor = std::is_same_v<T, float> ? T(1e-18) : T(1e-100);
 
 // Row scales and this step's coefficients, arrays of Kp (K rounded up to the batch).
 template <class T>
