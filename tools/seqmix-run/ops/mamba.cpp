@@ -1,5 +1,11 @@
-// seqmix-run entries of the Mamba family: selective_scan, causal_conv1d.
+// seqmix-run entries of the Mamba family: ops selective_scan, causal_conv1d; mixers
+// `--mixer mamba` and `--mixer mamba2` (parameters by state_dict name, config from metadata).
+#include <chrono>
+
 #include "../registry.hpp"
+#include "../runner.hpp"
+#include "seqmix/mixers/mamba.hpp"
+#include "seqmix/mixers/mamba2.hpp"
 #include "seqmix/ops/causal_conv1d.hpp"
 #include "seqmix/ops/selective_scan.hpp"
 
@@ -55,6 +61,139 @@ SEQMIX_REGISTER_OP(make_entry(
       validate(a);
       return prepared_call<T>{[a, opt] { causal_conv1d(a, opt); }, 2.0 * B * L * D * W, double(B * L)};
     }));
+
+// ---- mixers ----------------------------------------------------------------------------
+
+std::string meta(const io::safetensors& in, const std::string& key) {
+  auto it = in.metadata.find(key);
+  return it == in.metadata.end() ? std::string() : it->second;
+}
+std::size_t meta_size(const io::safetensors& in, const std::string& mixer, const std::string& key, std::size_t def) {
+  const auto v = meta(in, key);
+  if (v.empty()) return def;
+  try {
+    std::size_t used = 0;
+    const long long n = std::stoll(v, &used);
+    if (used == v.size() && n >= 0) return static_cast<std::size_t>(n);
+  } catch (const std::exception&) {
+  }
+  throw option_error(mixer + ": metadata '" + key + "' must be a non-negative integer, got '" + v + "'");
+}
+double meta_double(const io::safetensors& in, const std::string& mixer, const std::string& key, double def) {
+  const auto v = meta(in, key);
+  if (v.empty()) return def;
+  try {
+    std::size_t used = 0;
+    const double d = std::stod(v, &used);
+    if (used == v.size()) return d;
+  } catch (const std::exception&) {
+  }
+  throw option_error(mixer + ": metadata '" + key + "' must be a number, got '" + v + "'");
+}
+bool meta_flag(const io::safetensors& in, const std::string& mixer, const std::string& key, bool def) {
+  const auto n = meta_size(in, mixer, key, def ? 1 : 0);
+  if (n > 1) throw option_error(mixer + ": metadata '" + key + "' must be 0 or 1, got " + std::to_string(n));
+  return n == 1;
+}
+
+// x [B,T,d_model] from IN; every parameter of `m` loaded by name (exact shape); y [B,T,d_model]
+// to OUT, each sequence from a fresh state, by forward or token by token (step).
+template <class M>
+void run_mamba_mixer(const std::string& name, M& m, const io::safetensors& in, io::safetensors& out, bool step,
+                     int repeat, std::ostream& report) {
+  if (!in.contains("x")) throw shape_error(name + ": input tensor 'x' is missing (expected [B,T,d_model])");
+  const auto x = in.tensors.at("x").template as<float>();
+  const index_t d = index_t(m.d_model());
+  if (x.rank() != 3 || x.extent(2) != d)
+    throw shape_error(name + ": argument 'x' has shape " + shape_to_string(std::span<const index_t>(x.shape())) +
+                      ", expected [?,?," + std::to_string(d) + "]");
+  for (auto& [pname, p] : m.params()) {
+    if (!in.contains(pname))
+      throw shape_error(name + ": parameter '" + pname + "' is missing (expected " +
+                        shape_to_string(std::span<const index_t>(p.shape())) + ")");
+    const auto& st = in.tensors.at(pname);
+    if (st.type == io::dtype::i64) throw shape_error(name + ": parameter '" + pname + "' must be F32 or F64");
+    if (st.shape != p.shape())
+      throw shape_error(name + ": parameter '" + pname + "' has shape " +
+                        shape_to_string(std::span<const index_t>(st.shape)) + ", expected " +
+                        shape_to_string(std::span<const index_t>(p.shape())));
+    p = st.template as<float>();
+  }
+  const index_t B = x.extent(0), L = x.extent(1);
+  tensor<float> y({B, L, d});
+  auto run = [&] {
+    for (index_t b = 0; b < B; ++b) {
+      auto s = m.make_state();
+      const float* xb = x.data() + b * L * d;
+      float* yb = y.data() + b * L * d;
+      if (step)
+        for (index_t t = 0; t < L; ++t)
+          m.step(std::span<const float>(xb + t * d, d), std::span<float>(yb + t * d, d), s);
+      else
+        m.forward(seq_cref<float>(xb, {L, d}), seq_ref<float>(yb, {L, d}), s);
+    }
+  };
+  run();
+  if (repeat > 0) {
+    std::vector<double> ms;
+    for (int i = 0; i < repeat; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      run();
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    const double med = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+    char line[160];
+    std::snprintf(line, sizeof line, "median_ms=%.4f tokens_per_s=%.1f\n", med, med > 0 ? double(B * L) / (med * 1e-3) : 0.0);
+    report << line;
+  }
+  out.put("y", y);
+}
+
+const bool mamba_mixer_registered = register_mixer(
+    {"mamba", "mamba_ssm Mamba (mamba_simple): x[B,T,d_model], state_dict names; metadata d_model d_state d_conv expand dt_rank",
+     [](const io::safetensors& in, io::safetensors& out, bool step, int repeat, std::ostream& report) {
+       const std::string n = "mamba";
+       mixers::mamba_config c;
+       c.d_model = meta_size(in, n, "d_model", in.contains("x") && !in.tensors.at("x").shape.empty()
+                                                   ? std::size_t(in.tensors.at("x").shape.back()) : 64);
+       c.d_state = meta_size(in, n, "d_state", 16);
+       c.d_conv = meta_size(in, n, "d_conv", 4);
+       c.expand = meta_size(in, n, "expand", 2);
+       c.dt_rank = meta_size(in, n, "dt_rank", 0);
+       if (c.d_model == 0 || c.d_state == 0 || c.d_conv == 0 || c.expand == 0)
+         throw option_error("mamba: metadata d_model, d_state, d_conv, expand must be positive");
+       mixers::mamba<float> m(c);
+       run_mamba_mixer(n, m, in, out, step, repeat, report);
+     }});
+
+const bool mamba2_mixer_registered = register_mixer(
+    {"mamba2",
+     "mamba_ssm Mamba2: x[B,T,d_model], state_dict names; metadata d_model d_state d_conv expand headdim ngroups "
+     "norm_eps norm_group_size norm_before_gate rmsnorm",
+     [](const io::safetensors& in, io::safetensors& out, bool step, int repeat, std::ostream& report) {
+       const std::string n = "mamba2";
+       mixers::mamba2_config c;
+       c.d_model = meta_size(in, n, "d_model", in.contains("x") && !in.tensors.at("x").shape.empty()
+                                                    ? std::size_t(in.tensors.at("x").shape.back()) : 64);
+       c.d_state = meta_size(in, n, "d_state", 128);
+       c.d_conv = meta_size(in, n, "d_conv", 4);
+       c.expand = meta_size(in, n, "expand", 2);
+       c.headdim = meta_size(in, n, "headdim", 64);
+       c.ngroups = meta_size(in, n, "ngroups", 1);
+       c.norm_eps = meta_double(in, n, "norm_eps", 1e-5);
+       c.norm_group_size = meta_size(in, n, "norm_group_size", 0);
+       c.norm_before_gate = meta_flag(in, n, "norm_before_gate", false);
+       if (!meta_flag(in, n, "rmsnorm", true)) throw option_error("mamba2: only rmsnorm = 1 is supported");
+       try {
+         mixers::mamba2<float> m(c);
+         run_mamba_mixer(n, m, in, out, step, repeat, report);
+       } catch (const shape_error&) {
+         throw;
+       } catch (const std::invalid_argument& e) {  // inconsistent sizes in the metadata
+         throw option_error(e.what());
+       }
+     }});
 
 }  // namespace
 }  // namespace seqmix::tool
