@@ -93,10 +93,14 @@ void delta_recurrent(const delta_head<T>& p, T* S) {
     return;
   }
   const index_t nblk = (V + BW - 1) / BW;
-  // workspace: R blocks [nblk][K][BW], acc [nblk][BW], log c [nblk] (padded)
-  T* Rall = seqmix::thread_workspace(1).get<T>(static_cast<std::size_t>(nblk * (K + 1) * BW + nblk + BW));
+  // workspace: R blocks [nblk][K][BW], acc [nblk][BW], per-step factor and output scale of
+  // one tile. log c evolves with g alone, so every block shares it and the tile's factors.
+  T* Rall = seqmix::thread_workspace(1).get<T>(static_cast<std::size_t>(nblk * (K + 1) * BW + 2 * tile));
   T* accs = Rall + nblk * K * BW;
-  T* lcs = accs + nblk * BW;
+  T* fac = accs + nblk * BW;
+  T* cscale = fac + tile;
+  bool fold[tile];
+  T lc = 0;  // log c: S = e^{lc} R
   for (index_t blk = 0; blk < nblk; ++blk) {
     const index_t c0 = blk * BW, w = std::min<index_t>(BW, V - c0);
     T* R = Rall + blk * K * BW;
@@ -111,10 +115,23 @@ void delta_recurrent(const delta_head<T>& p, T* S) {
       for (int j = 0; j < NB; ++j) acc[j] = xsimd::fma(ki, B::load_aligned(R + i * BW + j * W), acc[j]);
     }
     for (int j = 0; j < NB; ++j) acc[j].store_aligned(accs + blk * BW + j * W);
-    lcs[blk] = 0;
   }
   for (index_t t0 = 0; t0 < p.L; t0 += tile) {
     const index_t t1 = std::min(p.L, t0 + tile);
+    for (index_t t = t0; t < t1; ++t) {
+      const T lnew = lc + (p.g ? p.g[t * p.ld_g] : T(0));
+      const index_t r = t - t0;
+      fold[r] = !(lnew >= -bound && lnew <= bound);
+      if (!fold[r]) {  // fast step: factor 1/c, output scale c
+        fac[r] = lnew == T(0) ? T(1) : std::exp(-lnew);
+        cscale[r] = p.scale * (lnew == T(0) ? T(1) : std::exp(lnew));
+        lc = lnew;
+      } else {  // fold c into R: factor c, output scale 1
+        fac[r] = std::exp(lnew);
+        cscale[r] = p.scale;
+        lc = 0;
+      }
+    }
     for (index_t blk = 0; blk < nblk; ++blk) {
       const index_t c0 = blk * BW, w = std::min<index_t>(BW, V - c0);
       T* R = Rall + blk * K * BW;
@@ -135,13 +152,13 @@ void delta_recurrent(const delta_head<T>& p, T* S) {
       };
       B acc[NB], oacc[NB], d[NB], vv[NB];
       for (int j = 0; j < NB; ++j) acc[j] = B::load_aligned(accs + blk * BW + j * W);
-      T lc = lcs[blk];  // log c: S = e^{lc} R
       for (index_t t = t0; t < t1; ++t) {
         if (blk == 0 && t + ahead < p.L) {
           const index_t ta = t + ahead;
           prefetch_row(p.q + ta * p.ld_q, K);
           prefetch_row(p.k + ta * p.ld_k, K);
           prefetch_row(p.v + ta * p.ld_v, V);
+          for (index_t i = 0; i < V; i += 64 / index_t(sizeof(T))) __builtin_prefetch(p.o + ta * p.ld_o + i, 1);
           __builtin_prefetch(p.beta + ta * p.ld_b);
           if (p.g) __builtin_prefetch(p.g + ta * p.ld_g);
         }
@@ -149,37 +166,29 @@ void delta_recurrent(const delta_head<T>& p, T* S) {
         const T* qt = p.q + t * p.ld_q;
         const T* kn = t + 1 < p.L ? kt + p.ld_k : kt;
         const T bt = p.beta[t * p.ld_b];
-        const T lnew = lc + (p.g ? p.g[t * p.ld_g] : T(0));
+        const index_t r = t - t0;
         load_cols(p.v + t * p.ld_v + c0, vv);
-        T cout;
-        if (lnew >= -bound && lnew <= bound) {
+        if (!fold[r]) {
           // R_t = R_{t-1} + k (β (v/c - acc))ᵀ
-          const T inv = lnew == T(0) ? T(1) : std::exp(-lnew);
-          for (int j = 0; j < NB; ++j) d[j] = bt * xsimd::fms(vv[j], B(inv), acc[j]);
+          for (int j = 0; j < NB; ++j) d[j] = bt * xsimd::fms(vv[j], B(fac[r]), acc[j]);
           detail::delta_fused_pass<B, false>(R, K, kt, qt, kn, T(1), d, oacc, acc);
-          lc = lnew;
-          cout = lnew == T(0) ? T(1) : std::exp(lnew);
         } else {
           // fold the decay into R: R_t = S_t = c R_{t-1} + k (β (v - c acc))ᵀ
-          const T c = std::exp(lnew);
-          for (int j = 0; j < NB; ++j) d[j] = bt * xsimd::fnma(B(c), acc[j], vv[j]);
-          detail::delta_fused_pass<B, true>(R, K, kt, qt, kn, c, d, oacc, acc);
-          lc = 0;
-          cout = 1;
+          for (int j = 0; j < NB; ++j) d[j] = bt * xsimd::fnma(B(fac[r]), acc[j], vv[j]);
+          detail::delta_fused_pass<B, true>(R, K, kt, qt, kn, fac[r], d, oacc, acc);
         }
-        const B so(p.scale * cout);
+        const B so(cscale[r]);
         for (int j = 0; j < NB; ++j) oacc[j] *= so;
         store_cols(oacc, p.o + t * p.ld_o + c0);
       }
       for (int j = 0; j < NB; ++j) acc[j].store_aligned(accs + blk * BW + j * W);
-      lcs[blk] = lc;
     }
   }
   // S = e^{lc} R
   for (index_t blk = 0; blk < nblk; ++blk) {
     const index_t c0 = blk * BW, w = std::min<index_t>(BW, V - c0);
     const T* R = Rall + blk * K * BW;
-    const T c = std::exp(lcs[blk]);
+    const T c = std::exp(lc);
     for (index_t i = 0; i < K; ++i)
       for (index_t j = 0; j < w; ++j) S[i * V + c0 + j] = c * R[i * BW + j];
   }
