@@ -6,6 +6,8 @@
 #include "seqmix/ops/rwkv4.hpp"
 #include "seqmix/ops/rwkv6.hpp"
 #include "seqmix/ops/rwkv7.hpp"
+#include "seqmix/mixers/rwkv7.hpp"
+#include "seqmix/kernels/chunk/common.hpp"
 
 using namespace seqmix;
 
@@ -77,5 +79,101 @@ static void bm_rwkv4(benchmark::State& st) {
   bench::report(st, double(T), 16.0 * T * D, 3.0 * T * D * sizeof(float));
 }
 BENCHMARK(bm_rwkv4)->ArgsProduct({{2048}, {2048}, {1, 2}})->Unit(benchmark::kMillisecond);
+
+// Why rwkv7 has no chunked (DPLR/WY) form: a lower bound of its cost. Per chunk of C = 64
+// steps and head (K = V = 64), the DPLR chunk algorithm (fla's chunk_rwkv7) needs at least
+// these dense products: the four score blocks r·kᵀ, r·bᵀ, a·kᵀ, a·bᵀ (C×C×K each), the WY
+// factors A·(b ⊙ Γ) and A·v (C×C×K, C×C×V), the intra-chunk output products (2 × C×C×V),
+// and the state products v_new = u + w·S, o += r·S, S += kᵀ·v_new, S += bᵀ·(·) (4 × C×K×V);
+// the triangular solve for A, the decay factors and the exps come on top. This benchmark
+// runs only those GEMMs (Eigen, the same shapes, B=1 T=2048 H=32): if they alone are slower
+// than the recurrent form, the chunked form cannot win. FLOPs reported: the op's 9·T·H·K·V.
+static void bm_rwkv7_dplr_gemms_only(benchmark::State& st) {
+  using M = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const index_t T = 2048, H = 32, C = 64, K = 64, V = 64;
+  auto rnd = [](index_t r, index_t c, unsigned seed) {
+    auto t = bench::uniform<float>({r, c}, -1, 1, seed);
+    return M(Eigen::Map<M>(t.data(), r, c));
+  };
+  const M q = rnd(C, K, 1), k = rnd(C, K, 2), a = rnd(C, K, 3), b = rnd(C, K, 4), v = rnd(C, V, 5);
+  M S = rnd(K, V, 6) * 0.01f, A(C, C), A2(C, C), A3(C, C), A4(C, C), w(C, K), u(C, V), o(C, V), vn(C, V);
+  using kernels::chunk::gemm;  // Eigen's serial GEMM kernel (as the chunk engine uses it)
+  for (auto _ : st) {
+    for (index_t h = 0; h < H; ++h)
+      for (index_t c0 = 0; c0 < T; c0 += C) {
+        gemm<false, true>(C, C, K, q.data(), K, k.data(), K, A.data(), C);    // r·kᵀ
+        gemm<false, true>(C, C, K, q.data(), K, b.data(), K, A2.data(), C);   // r·bᵀ
+        gemm<false, true>(C, C, K, a.data(), K, k.data(), K, A3.data(), C);   // a·kᵀ
+        gemm<false, true>(C, C, K, a.data(), K, b.data(), K, A4.data(), C);   // a·bᵀ
+        gemm<false, false>(C, K, C, A4.data(), C, b.data(), K, w.data(), K);  // W
+        gemm<false, false>(C, V, C, A3.data(), C, v.data(), V, u.data(), V);  // U
+        vn = u;
+        gemm<false, false>(C, V, K, w.data(), K, S.data(), V, vn.data(), V, 1.f, true);   // v_new
+        gemm<false, false>(C, V, K, q.data(), K, S.data(), V, o.data(), V);               // r·S
+        gemm<false, false>(C, V, C, A.data(), C, vn.data(), V, o.data(), V, 1.f, true);   // intra
+        gemm<false, false>(C, V, C, A2.data(), C, u.data(), V, o.data(), V, 1.f, true);   // intra
+        gemm<true, false>(K, V, C, k.data(), K, vn.data(), V, S.data(), V, 1e-3f, true);  // state
+        gemm<true, false>(K, V, C, b.data(), K, u.data(), V, S.data(), V, 1e-3f, true);   // state
+      }
+    benchmark::DoNotOptimize(o.data());
+  }
+  bench::report(st, double(T), 9.0 * T * H * K * V);
+}
+BENCHMARK(bm_rwkv7_dplr_gemms_only)->Unit(benchmark::kMillisecond);
+
+// RWKV-7 time-mix decode: one `step` at d_model = 2048 (H = 32, N = 64, layer 1: with the
+// value-residual LoRA), one thread; and, in the same run, the time to read all its
+// weights once (a vectorised sum over every parameter), the floor a decode step cannot beat.
+namespace {
+mixers::rwkv7_time_mix<float>& decode_mixer() {
+  static mixers::rwkv7_time_mix<float> m([] {
+    mixers::rwkv7_config c;
+    c.n_embd = 2048;
+    c.head_size = 64;
+    c.n_layer = 24;
+    c.layer_id = 1;
+    return c;
+  }());
+  static bool init = [] {
+    unsigned seed = 1;
+    for (auto& [name, t] : m.params()) t = bench::uniform<float>(t.shape(), -0.02, 0.02, seed++);
+    return true;
+  }();
+  (void)init;
+  return m;
+}
+double weight_bytes(const mixers::rwkv7_time_mix<float>& m) {
+  double b = 0;
+  for (const auto& [name, t] : m.params()) b += double(t.size()) * sizeof(float);
+  return b;
+}
+}  // namespace
+
+static void bm_rwkv7_decode_step(benchmark::State& st) {
+  set_num_threads(1);
+  auto& m = decode_mixer();
+  auto s = m.make_state();
+  tensor<float> x = bench::uniform<float>({1, 2048}, -1, 1, 9), y({1, 2048}), vf = bench::uniform<float>({1, 2048}, -1, 1, 10);
+  s.v_first = vf.view<2>();
+  for (auto _ : st) {
+    m.step(std::span<const float>(x.data(), 2048), std::span<float>(y.data(), 2048), s);
+    benchmark::DoNotOptimize(y.data());
+  }
+  bench::report(st, 1.0, 2.0 * weight_bytes(m) / sizeof(float), weight_bytes(m));
+  set_num_threads(0);
+}
+BENCHMARK(bm_rwkv7_decode_step)->Unit(benchmark::kMillisecond);
+
+static void bm_rwkv7_decode_weight_read(benchmark::State& st) {
+  auto& m = decode_mixer();
+  for (auto _ : st) {
+    float acc = 0;
+    for (const auto& [name, t] : m.params())
+      acc += Eigen::Map<const Eigen::VectorXf>(t.data(), t.size()).sum();
+    benchmark::DoNotOptimize(acc);
+  }
+  bench::report(st, 1.0, 0, weight_bytes(m));
+}
+BENCHMARK(bm_rwkv7_decode_weight_read)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();
