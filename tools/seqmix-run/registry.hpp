@@ -48,6 +48,10 @@ class op_inputs {
     if (t.shape.size() != 1)
       throw shape_error(op_ + ": argument 'cu_seqlens' has shape " +
                         shape_to_string(std::span<const index_t>(t.shape)) + ", expected [N+1]");
+    // present but empty is an error, not "no cu_seqlens"
+    if (t.shape[0] < 2)
+      throw shape_error(op_ + ": argument 'cu_seqlens' has shape " +
+                        shape_to_string(std::span<const index_t>(t.shape)) + ", expected [N+1] with N >= 1");
     cu_ = t.as<std::int64_t>().values();
     return cu_;
   }
