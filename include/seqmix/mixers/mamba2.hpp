@@ -228,20 +228,36 @@ class mamba2 {
   }
 
   // y <- rmsnorm_g(y ⊙ silu(z)) ⊙ weight (or rmsnorm_g(y) ⊙ weight ⊙ silu(z)) for one token;
-  // z is the token's in_proj row (z first).
+  // z is the token's in_proj row (z first). SIMD over channels, scalar tails.
   void gated_norm(T* y, const T* z) const {
+    using V = xsimd::batch<T>;
+    constexpr index_t L = static_cast<index_t>(V::size);
     const index_t di = d_inner(), gs = index_t(cfg_.norm_group_size);
     const T* w = params_["norm.weight"].data();
-    if (!cfg_.norm_before_gate)
-      for (index_t c = 0; c < di; ++c) y[c] *= simd::silu(z[c]);
+    const auto gate = [&] {
+      index_t c = 0;
+      for (; c + L <= di; c += L)
+        (V::load_unaligned(y + c) * simd::silu(V::load_unaligned(z + c))).store_unaligned(y + c);
+      for (; c < di; ++c) y[c] *= simd::silu(z[c]);
+    };
+    if (!cfg_.norm_before_gate) gate();
     for (index_t g0 = 0; g0 < di; g0 += gs) {
-      T ss = 0;
-      for (index_t c = g0; c < g0 + gs; ++c) ss += y[c] * y[c];
+      const index_t g1 = g0 + gs;
+      V acc(T(0));
+      index_t c = g0;
+      for (; c + L <= g1; c += L) {
+        const V v = V::load_unaligned(y + c);
+        acc = xsimd::fma(v, v, acc);
+      }
+      T ss = xsimd::hadd(acc);
+      for (; c < g1; ++c) ss += y[c] * y[c];
       const T r = T(1) / std::sqrt(ss / T(gs) + T(cfg_.norm_eps));
-      for (index_t c = g0; c < g0 + gs; ++c) y[c] *= r * w[c];
+      c = g0;
+      for (; c + L <= g1; c += L)
+        (V::load_unaligned(y + c) * V(r) * V::load_unaligned(w + c)).store_unaligned(y + c);
+      for (; c < g1; ++c) y[c] *= r * w[c];
     }
-    if (cfg_.norm_before_gate)
-      for (index_t c = 0; c < di; ++c) y[c] *= simd::silu(z[c]);
+    if (cfg_.norm_before_gate) gate();
   }
 
   mamba2_config cfg_;

@@ -207,10 +207,11 @@ void selective_scan(const selective_scan_args<T>& a, const run_options& opt = {}
   const auto seqs = detail::sequences("selective_scan", a.x.extent(0), a.x.extent(1), a.cu_seqlens);
   const detail::selective_scan_plan<T> plan(a, seqs);
   const index_t chunk = opt.chunk > 0 ? opt.chunk : 128;
-  // auto: the chunked form only when there are too few (sequence, block) items to keep
-  // threads busy; decided by shape alone so results never depend on the thread count.
+  // auto: the chunked form (about 2x the work, spread over time chunks) only when a single
+  // (sequence, block) item would leave every other thread idle; decided by shape alone so
+  // results never depend on the thread count.
   bool chunked = opt.kernel_form == form::chunked;
-  if (opt.kernel_form == form::auto_) chunked = seqs.count() * plan.blocks < 8 && a.x.extent(1) >= 4 * chunk;
+  if (opt.kernel_form == form::auto_) chunked = seqs.count() * plan.blocks < 2 && a.x.extent(1) >= 4 * chunk;
   if (chunked) detail::selective_scan_chunked(plan, chunk, resolve_threads(opt));
   else detail::selective_scan_recurrent(plan, resolve_threads(opt));
 }
