@@ -121,7 +121,8 @@ void check_structure(index_t H, index_t K, index_t V, double tolerance) {
     }
     {  // threads: 1 vs 2, B*H = 1 and B*H > 1, bitwise
       for (index_t B : {1, 3}) {
-        const inputs in = Op::make(B, 300, B == 1 ? 1 : H, K, V);
+        // B = 1, H = 1 with 800 steps: the two-pass path (chunks over threads) for chunked forms
+        const inputs in = Op::make(B, B == 1 ? 800 : 300, B == 1 ? 1 : H, K, V);
         const auto s0 = random_tensor<double>(Op::state_shape(in, B));
         const auto one = run<Op, T>(in, s0, {}, run_options{f, 0, 1});
         const auto two = run<Op, T>(in, s0, {}, run_options{f, 0, 2});

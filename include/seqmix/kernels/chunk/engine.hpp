@@ -567,6 +567,8 @@ void run_heads(index_t items, index_t steps, index_t K, index_t V, const run_opt
   // auto is resolved per head from its own length (so packed and separate calls agree)
   const form f = opt.kernel_form;
   const index_t C = opt.chunk > 0 ? opt.chunk : default_chunk;
+  // tiny calls (decode steps, short prompts) are not worth waking a thread team
+  if (double(items) * double(steps) * double(K) * double(V) < double(1 << 18)) threads = 1;
   // (auto depends on the shape only, never on the thread count, so results stay bitwise equal)
   const bool chunky = f == form::chunked || (f == form::auto_ && pick_form(steps, K, V) == form::chunked);
   if (chunky && items < threads && threads > 1 && steps > C) {
