@@ -48,9 +48,14 @@ template <class T, class Arch = xsimd::default_arch>
 SEQMIX_INLINE void cumsum_vector_gate(T* SEQMIX_RESTRICT b, const T* SEQMIX_RESTRICT g, index_t rows, index_t K,
                                       index_t ld) noexcept {
   if (rows <= 0) return;
+  using B = xsimd::batch<T, Arch>;
   std::memcpy(b, g, sizeof(T) * K);
-  for (index_t r = 1; r < rows; ++r)
-    for (index_t i = 0; i < K; ++i) b[r * K + i] = b[(r - 1) * K + i] + g[r * ld + i];
+  for (index_t r = 1; r < rows; ++r) {
+    index_t i = 0;
+    for (; i + index_t(B::size) <= K; i += B::size)
+      (B::load_unaligned(b + (r - 1) * K + i) + B::load_unaligned(g + r * ld + i)).store_unaligned(b + r * K + i);
+    for (; i < K; ++i) b[r * K + i] = b[(r - 1) * K + i] + g[r * ld + i];
+  }
 }
 
 // C[M×N] (row-major, ldc) = (accumulate ? C : 0) + alpha · op(A) · op(B), where op(A) is

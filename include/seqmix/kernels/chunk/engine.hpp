@@ -90,6 +90,42 @@ SEQMIX_INLINE void exp_n(T* SEQMIX_RESTRICT y, const T* SEQMIX_RESTRICT x, index
   for (; i < n; ++i) y[i] = std::exp(x[i]);
 }
 
+// y[i] = a[i] · b[i] and y[i] = a[i] / b[i] for n values (y may alias a).
+template <class Arch, class T>
+SEQMIX_INLINE void mul_n(T* y, const T* a, const T* b, index_t n) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  index_t i = 0;
+  for (; i + index_t(B::size) <= n; i += B::size) (B::load_unaligned(a + i) * B::load_unaligned(b + i)).store_unaligned(y + i);
+  for (; i < n; ++i) y[i] = a[i] * b[i];
+}
+template <class Arch, class T>
+SEQMIX_INLINE void div_n(T* y, const T* a, const T* b, index_t n) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  index_t i = 0;
+  for (; i + index_t(B::size) <= n; i += B::size) (B::load_unaligned(a + i) / B::load_unaligned(b + i)).store_unaligned(y + i);
+  for (; i < n; ++i) y[i] = a[i] / b[i];
+}
+// y[i] = a[i] · c for n values.
+template <class Arch, class T>
+SEQMIX_INLINE void scale_n(T* y, const T* a, T c, index_t n) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  const B cb(c);
+  index_t i = 0;
+  for (; i + index_t(B::size) <= n; i += B::size) (B::load_unaligned(a + i) * cb).store_unaligned(y + i);
+  for (; i < n; ++i) y[i] = a[i] * c;
+}
+
+// y[i] *= exp(c − b[i]) for n values.
+template <class Arch, class T>
+SEQMIX_INLINE void mul_exp_from(T* y, T c, const T* b, index_t n) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  const B cb(c);
+  index_t i = 0;
+  for (; i + index_t(B::size) <= n; i += B::size)
+    (B::load_unaligned(y + i) * xsimd::exp(cb - B::load_unaligned(b + i))).store_unaligned(y + i);
+  for (; i < n; ++i) y[i] *= std::exp(c - b[i]);
+}
+
 // y[i] = x[i] · exp(a[i] − c[i]) for n values (c may be nullptr: 0).
 template <class Arch, class T>
 SEQMIX_INLINE void mul_exp_diff(T* SEQMIX_RESTRICT y, const T* x, const T* a, const T* c, index_t n) noexcept {
@@ -238,10 +274,8 @@ void recurrent_impl(const problem<T>& p) {
       const T vs = p.v_scale ? p.v_scale[t * p.ldvs] : T(1);
       T* qd = qs + r * K;
       T* kd = kk + r * K;
-      for (index_t i = 0; i < K; ++i) {
-        qd[i] = p.scale * q[i];
-        kd[i] = k[i] * vs;
-      }
+      scale_n<Arch>(qd, q, p.scale, K);
+      scale_n<Arch>(kd, k, vs, K);
       if constexpr (D == decay_kind::vector) exp_n<Arch>(a + r * K, p.g + t * p.ldg, K);
       else if constexpr (D == decay_kind::scalar) as[r] = std::exp(gate_at(p, t));
       else as[r] = T(1);
@@ -336,16 +370,12 @@ struct chunk_buffers {
 template <decay_kind D, class Arch, class T>
 void load_chunk(const problem<T>& p, index_t t0, index_t c, chunk_buffers<T>& w) {
   const index_t K = p.K, V = p.V;
-  for (index_t r = 0; r < c; ++r) {
-    const T* q = p.q + (t0 + r) * p.ldq;
-    for (index_t i = 0; i < K; ++i) w.Q[r * K + i] = q[i] * p.scale;
-  }
+  for (index_t r = 0; r < c; ++r) scale_n<Arch>(w.Q + r * K, p.q + (t0 + r) * p.ldq, p.scale, K);
   load_rows(w.Kc, p.k + t0 * p.ldk, c, K, p.ldk);
   load_rows(w.Vc, p.v + t0 * p.ldv, c, V, p.ldv);
   if (p.v_scale)
     for (index_t r = 0; r < c; ++r) {
-      const T s = p.v_scale[(t0 + r) * p.ldvs];
-      for (index_t j = 0; j < V; ++j) w.Vc[r * V + j] *= s;
+      scale_n<Arch>(w.Vc + r * V, w.Vc + r * V, p.v_scale[(t0 + r) * p.ldvs], V);
     }
   if constexpr (D == decay_kind::vector) {
     std::fill_n(w.b, K, T(0));
@@ -433,17 +463,42 @@ void process_chunk(const problem<T>& p, index_t t0, index_t c, index_t C, const 
   chunk_buffers<T> w(scratch, C, K, V);
   load_chunk<D, Arch>(p, t0, c, w);
   const bool strict = D == decay_kind::vector && p.u != nullptr;
+  // Vector decay, fast path: when the chunk's total log decay is <= 40 in every channel,
+  // E = e^{b} (>= e^-40) once per chunk gives Q ⊙ e^{bq} = Q ⊙ E, K ⊙ e^{-b} = K / E (<= e^40),
+  // scores (Q ⊙ E)(K / E)ᵀ in one GEMM, and K ⊙ e^{b_last − b} = (K / E) ⊙ E_last: one exp
+  // per element instead of four. Otherwise the sub-block scheme of intra_vector.
+  bool fast = false;
+  if constexpr (D == decay_kind::vector) {
+    const T* last = w.b + c * K;
+    T span = 0;
+    for (index_t i = 0; i < K; ++i) span = std::max(span, -last[i]);
+    fast = span <= span_limit<T>;
+    if (fast) {
+      exp_n<Arch>(w.Kh, w.b + K, c * K);  // E rows 0..c-1
+      div_n<Arch>(w.Kt, w.Kc, w.Kh, c * K);
+    }
+  }
   if (want_out) {
     const index_t lda = w.lda;
     // M1 left: Q ⊙ e^{bq}; M2 top: S_in
     if constexpr (D == decay_kind::vector) {
-      const T* bq = strict ? w.b : w.b + K;
-      for (index_t t = 0; t < c; ++t)
-        mul_exp_diff<Arch>(w.M1 + t * lda, w.Q + t * K, bq + t * K, (const T*)nullptr, K);
+      if (fast) {
+        for (index_t t = 0; t < c; ++t) {
+          T* m = w.M1 + t * lda;
+          const T* q = w.Q + t * K;
+          if (strict && t == 0) std::memcpy(m, q, sizeof(T) * K);
+          else {
+            mul_n<Arch>(m, q, w.Kh + (strict ? t - 1 : t) * K, K);
+          }
+        }
+      } else {
+        const T* bq = strict ? w.b : w.b + K;
+        for (index_t t = 0; t < c; ++t)
+          mul_exp_diff<Arch>(w.M1 + t * lda, w.Q + t * K, bq + t * K, (const T*)nullptr, K);
+      }
     } else if constexpr (D == decay_kind::scalar) {
       for (index_t t = 0; t < c; ++t) {
-        const T e = std::exp(w.b[t + 1]);
-        for (index_t i = 0; i < K; ++i) w.M1[t * lda + i] = w.Q[t * K + i] * e;
+        scale_n<Arch>(w.M1 + t * lda, w.Q + t * K, std::exp(w.b[t + 1]), K);
       }
     } else {
       for (index_t t = 0; t < c; ++t) std::memcpy(w.M1 + t * lda, w.Q + t * K, sizeof(T) * K);
@@ -453,15 +508,28 @@ void process_chunk(const problem<T>& p, index_t t0, index_t c, index_t C, const 
     // the first half of the columns)
     const index_t h = c / 2;
     if constexpr (D == decay_kind::vector) {
-      intra_vector<Arch>(p, c, w);
+      if (fast) {
+        if (h > 0) gemm<false, true>(h, h, K, w.M1, lda, w.Kt, K, w.A, lda);
+        gemm<false, true>(c - h, c, K, w.M1 + h * lda, lda, w.Kt, K, w.A + h * lda, lda);
+        for (index_t t = 0; t < c; ++t) {
+          T* row = w.A + t * lda;
+          std::fill(row + (strict ? t : t + 1), row + c, T(0));
+          if (strict) {
+            T acc = 0;
+            for (index_t i = 0; i < K; ++i) acc += w.Q[t * K + i] * p.u[i] * w.Kc[t * K + i];
+            row[t] = acc;
+          }
+        }
+      } else {
+        intra_vector<Arch>(p, c, w);
+      }
     } else {
       if (h > 0) gemm<false, true>(h, h, K, w.Q, K, w.Kc, K, w.A, lda);
       gemm<false, true>(c - h, c, K, w.Q + h * K, K, w.Kc, K, w.A + h * lda, lda);
       for (index_t t = 0; t < c; ++t) {
         T* row = w.A + t * lda;
         if constexpr (D == decay_kind::scalar) {
-          const T bt = w.b[t + 1];
-          for (index_t s = 0; s <= t; ++s) row[s] *= std::exp(bt - w.b[s + 1]);
+          mul_exp_from<Arch>(row, w.b[t + 1], w.b + 1, t + 1);
         }
         std::fill(row + t + 1, row + c, T(0));
       }
@@ -475,14 +543,19 @@ void process_chunk(const problem<T>& p, index_t t0, index_t c, index_t C, const 
     const T* Kd = w.Kc;
     if constexpr (D == decay_kind::vector) {
       const T* last = w.b + c * K;
-      for (index_t s = 0; s < c; ++s) mul_exp_diff<Arch>(w.Kt + s * K, w.Kc + s * K, last, w.b + (s + 1) * K, K);
+      if (fast) {
+        const T* El = w.Kh + (c - 1) * K;
+        for (index_t s = 0; s < c; ++s) mul_n<Arch>(w.Kt + s * K, w.Kt + s * K, El, K);
+        std::memcpy(dec, El, sizeof(T) * K);
+      } else {
+        for (index_t s = 0; s < c; ++s) mul_exp_diff<Arch>(w.Kt + s * K, w.Kc + s * K, last, w.b + (s + 1) * K, K);
+        exp_n<Arch>(dec, last, K);
+      }
       Kd = w.Kt;
-      exp_n<Arch>(dec, last, K);
     } else if constexpr (D == decay_kind::scalar) {
       const T last = w.b[c];
       for (index_t s = 0; s < c; ++s) {
-        const T e = std::exp(last - w.b[s + 1]);
-        for (index_t i = 0; i < K; ++i) w.Kt[s * K + i] = w.Kc[s * K + i] * e;
+        scale_n<Arch>(w.Kt + s * K, w.Kc + s * K, std::exp(last - w.b[s + 1]), K);
       }
       Kd = w.Kt;
       std::fill_n(dec, K, std::exp(last));
