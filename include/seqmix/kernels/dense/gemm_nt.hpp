@@ -25,9 +25,14 @@ namespace seqmix::kernels::dense {
 template <class Arch, class T>
 struct gemm_nt_blocking {
   using B = xsimd::batch<T, Arch>;
-  static constexpr index_t MR = 6;
-  static constexpr index_t NB = 4;  // batches per row of the register tile
+#ifndef SEQMIX_GEMM_MR
+#define SEQMIX_GEMM_MR 6
+#define SEQMIX_GEMM_NB 4
+#endif
+  static constexpr index_t MR = SEQMIX_GEMM_MR;
+  static constexpr index_t NB = SEQMIX_GEMM_NB;  // batches per row of the register tile
   static constexpr index_t NR = NB * index_t(B::size);
+// Tuning knobs (bytes of one B micro-panel row block; rows per A block; the register tile).
 #ifndef SEQMIX_GEMM_KC_BYTES
 #define SEQMIX_GEMM_KC_BYTES 262144
 #endif

@@ -30,7 +30,6 @@
 #include <atomic>
 #include <cstring>
 #include <new>
-#include <thread>
 
 #include "seqmix/core/tensor.hpp"
 #include "seqmix/core/threading.hpp"
@@ -62,13 +61,16 @@ void two_pass(const Task& task, index_t steps, index_t chunk, int threads, T* st
       T* mk = summary + std::size_t(k) * M;
       T* ck = carry + std::size_t(k) * S;
       task.summarize(k * chunk, len(k), mk);
+      // brief spin, then sleep on the flag (futex): on an oversubscribed machine a
+      // spinning or yielding waiter would burn the time slices its producer needs
       for (int spins = 0; flag(k)->load(std::memory_order_acquire) == 0; ++spins)
-        if (spins > 64) std::this_thread::yield();
+        if (spins > 256) flag(k)->wait(0, std::memory_order_acquire);
       if (k + 1 < n) {
         T* next = carry + std::size_t(k + 1) * S;
         std::memcpy(next, ck, S * sizeof(T));
         task.apply(k * chunk, len(k), mk, next);
         flag(k + 1)->store(1, std::memory_order_release);
+        flag(k + 1)->notify_all();
       }
       task.scan(k * chunk, len(k), ck);
     }
