@@ -24,7 +24,7 @@ struct rwkv7_op {
                b = cast<T>(in.at("b")), v = cast<T>(in.at("v"));
     rwkv7_args<T> a{r.template view<4>(), w.template view<4>(), k.template view<4>(), a_.template view<4>(),
                     b.template view<4>(), v.template view<4>(), o.template view<4>(), s0.template view<4>(),
-                    sN.template view<4>(), cu};
+                    sN.template view<4>(), cu, {}};
     if (in.count("scale")) a.scale = static_cast<T>(in.at("scale")[0]);
     if (ref) reference::rwkv7(a);
     else rwkv7(a, opt);
@@ -131,7 +131,7 @@ TEMPLATE_TEST_CASE("rwkv7: varlen, threads bitwise, T = 0, aliased state", "[rwk
 TEST_CASE("rwkv7 rejects bad shapes and forms", "[rwkv7][errors]") {
   tensor<float> r({1, 4, 2, 8}), b({1, 4, 2, 9}), v({1, 4, 2, 6}), o({1, 4, 3, 6});
   rwkv7_args<float> a{r.view<4>(), r.view<4>(), r.view<4>(), r.view<4>(), b.view<4>(), v.view<4>(), o.view<4>(),
-                      {}, {}, {}};
+                      {}, {}, {}, {}};
   CHECK_THROWS_WITH(rwkv7(a), "rwkv7: argument 'b' has shape [1,4,2,9], expected [1,4,2,8] (as 'r')");
   a.b = r.view<4>();
   CHECK_THROWS_WITH(rwkv7(a), "rwkv7: argument 'o' has shape [1,4,3,6], expected [1,4,2,6]");

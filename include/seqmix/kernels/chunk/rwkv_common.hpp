@@ -102,7 +102,7 @@ struct rows_view {
 // `chunk_steps` steps: a chunk's rows are gathered head-major into a small buffer
 // (reading memory in order), each head runs its steps there, and outputs are scattered
 // back the same way.
-inline constexpr std::size_t chunk_steps = 16;
+inline constexpr std::size_t chunk_steps = 8;
 
 // dst[(g·C + t)·Xp + x] = src(t0 + t, g, x) for t < n, g < G, x < X; zero for X <= x < Xp.
 template <class Arch, class T>
