@@ -193,3 +193,23 @@ TEST_CASE("long_conv at HyenaDNA length: T = L = 2^20, D = 64 within 4 GiB", "[l
   CHECK(peak_gib < 4.0);
   WARN("peak RSS " << peak_gib << " GiB at T = " << T);
 }
+
+TEMPLATE_TEST_CASE("long_conv: large FFT sizes (six-step layout) match the blocked form and the sum", "[long_conv]",
+                   float, double) {
+  // T = L = 20000: the fft form's transform has M = 65536 (>= fft::six_step_min); blocked
+  // with short blocks runs small transforms in the plain layout
+  const index_t T = 20000, D = 37;
+  auto c = random_case<TestType>(1, T, D, T, true);
+  const auto fft = run_conv<TestType>(c, false, {form::fft, 0, 1});
+  const auto blk = run_conv<TestType>(c, false, {form::blocked, 3000, 1});
+  CHECK(max_rel_error(fft, blk) < 2 * conv_tol<TestType>(form::fft));
+  double num = 0, den = 1e-30;
+  for (index_t t : {index_t(0), index_t(5), index_t(9999), T - 1})
+    for (index_t d = 0; d < D; ++d) {
+      double acc = c.D[d] * c.u[t * D + d];
+      for (index_t i = 0; i <= t; ++i) acc += c.h[d * T + i] * c.u[(t - i) * D + d];
+      num = std::max(num, std::abs(acc - double(fft[t * D + d])));
+      den = std::max(den, std::abs(acc));
+    }
+  CHECK(num / den < conv_tol<TestType>(form::fft));
+}
