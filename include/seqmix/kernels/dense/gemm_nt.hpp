@@ -1,8 +1,8 @@
 #pragma once
 // C = A · Bᵀ (C[i,j] = Σ_k A[i,k] B[j,k]) for row-major A [M,K], B [N,K], C [M,N]: the
 // shape of every projection `x Wᵀ` with a PyTorch-layout weight W [out, in].
-// BLIS-style: B packed into micro-panels of NR = 4 batches of columns, A packed into
-// micro-panels of MR = 6 rows, and a 6 × 4-batch register tile of accumulators (24 vector
+// BLIS-style: B packed into micro-panels of NR = 4 batches of columns, A read in place
+// in micro-panels of MR = 6 rows (only a ragged last panel is packed, zero-padded), and a 6 × 4-batch register tile of accumulators (24 vector
 // registers) updated by one broadcast and four vector FMAs per A element. Blocking
 // (measured on the 2-core Zen-4-like dev machine, 2048×512×1024 fp32): a deep kc (1024;
 // the A micro-panel, 24 KiB, stays in L1 while the B micro-panel streams from L2) and
@@ -45,10 +45,11 @@ struct gemm_nt_blocking {
 
 namespace detail {
 
-// acc (MR × NR) = Σ_k a[k][0..MR) ⊗ b[k][0..NR); then C tile = acc (+ C when accumulate).
+// acc (MR × NR) = Σ_k a(i, k) ⊗ b[k][0..NR), a(i, k) = a[i·as + k·ks] (a packed panel:
+// as = 1, ks = MR; rows of A read in place: as = lda, ks = 1); then C tile = acc (+ C).
 template <class Arch, class T>
-SEQMIX_INLINE void gemm_nt_micro(index_t kc, const T* SEQMIX_RESTRICT a, const T* SEQMIX_RESTRICT b, T* c,
-                                 index_t ldc, bool accumulate) noexcept {
+SEQMIX_INLINE void gemm_nt_micro(index_t kc, const T* SEQMIX_RESTRICT a, index_t as, index_t ks,
+                                 const T* SEQMIX_RESTRICT b, T* c, index_t ldc, bool accumulate) noexcept {
   using P = gemm_nt_blocking<Arch, T>;
   using B = typename P::B;
   constexpr index_t MR = P::MR, NB = P::NB, L = index_t(B::size);
@@ -63,7 +64,7 @@ SEQMIX_INLINE void gemm_nt_micro(index_t kc, const T* SEQMIX_RESTRICT a, const T
     for (index_t j = 0; j < NB; ++j) bv[j] = B::load_aligned(b + k * P::NR + j * L);
 #pragma GCC unroll 8
     for (index_t i = 0; i < MR; ++i) {
-      const B av(a[k * MR + i]);
+      const B av(a[i * as + k * ks]);
 #pragma GCC unroll 8
       for (index_t j = 0; j < NB; ++j) acc[i][j] = xsimd::fma(av, bv[j], acc[i][j]);
     }
@@ -114,9 +115,10 @@ void gemm_nt_serial(index_t M, index_t N, index_t K, const T* A, index_t lda, co
     for (index_t ic = 0; ic < M; ic += MC) {
       const index_t mc = std::min(MC, M - ic);
       const index_t mpan = (mc + MR - 1) / MR;
-      for (index_t ip = 0; ip < mpan; ++ip) {  // pack A: panel ip, [k][MR], zero-padded
+      for (index_t ip = 0; ip < mpan; ++ip) {  // pack A edge panel: [k][MR], zero-padded
         T* dst = ap + ip * MR * kc;
         const index_t i0 = ic + ip * MR, ni = std::min(MR, M - i0);
+        if (ni == MR) continue;  // full panels are read in place (6 rows of kc stay in L1)
         for (index_t ii = 0; ii < MR; ++ii) {
           if (ii < ni) {
             const T* src = A + (i0 + ii) * lda + pc;
@@ -131,11 +133,12 @@ void gemm_nt_serial(index_t M, index_t N, index_t K, const T* A, index_t lda, co
         const T* bpan = bp + jp * NR * kc;
         for (index_t ip = 0; ip < mpan; ++ip) {
           const index_t i0 = ic + ip * MR, ni = std::min(MR, M - i0);
-          const T* apan = ap + ip * MR * kc;
+          const T* apan = ni == MR ? A + i0 * lda + pc : ap + ip * MR * kc;
+          const index_t as = ni == MR ? lda : 1, ks = ni == MR ? 1 : MR;
           if (ni == MR && nj == NR) {
-            detail::gemm_nt_micro<Arch, T>(kc, apan, bpan, C + i0 * ldc + j0, ldc, acc);
+            detail::gemm_nt_micro<Arch, T>(kc, apan, as, ks, bpan, C + i0 * ldc + j0, ldc, acc);
           } else {
-            detail::gemm_nt_micro<Arch, T>(kc, apan, bpan, edge, NR, false);
+            detail::gemm_nt_micro<Arch, T>(kc, apan, as, ks, bpan, edge, NR, false);
             for (index_t i = 0; i < ni; ++i)
               for (index_t j = 0; j < nj; ++j) {
                 T& cij = C[(i0 + i) * ldc + j0 + j];
