@@ -260,8 +260,11 @@ void recurrent_impl(const problem<T>& p) {
   // steps two at a time. Columns are independent, so the strip order does not change any
   // result.
   constexpr index_t TB = 32;
-  T* ws = thread_workspace(0).template get<T>(std::size_t(3 * TB * K + 2 * TB + 64));
+  // v and o rows of the block go through contiguous buffers: heads of a [B,T,H,D] tensor are
+  // H·D apart, often a multiple of 4 KiB, which would put a block's rows in one L1 set.
+  T* ws = thread_workspace(0).template get<T>(std::size_t(3 * TB * K + 2 * TB + 2 * TB * V + 64));
   T *qs = ws, *kk = ws + TB * K, *a = ws + 2 * TB * K, *as = ws + 3 * TB * K, *bonus = as + TB;
+  T *vbuf = bonus + TB, *obuf = vbuf + TB * V;
   T* S = p.state;
   const index_t strip_bytes = K * index_t(sizeof(T)) * W;
   const int NBsel = strip_bytes * 4 <= 32768 ? 4 : strip_bytes * 2 <= 32768 ? 2 : 1;
@@ -285,18 +288,19 @@ void recurrent_impl(const problem<T>& p) {
         bonus[r] = b;
       }
     }
+    load_rows(vbuf, p.v + t0 * p.ldv, tb, V, p.ldv);
     auto strip = [&](auto nb, index_t j) {
       constexpr int NB = decltype(nb)::value;
       index_t r = 0;
       for (; r + 2 <= tb; r += 2) {
-        const T* v0 = p.v + (t0 + r) * p.ldv;
-        T* o0 = p.o + (t0 + r) * p.ldo;
-        step_block2<D, NB, Bonus, Arch>(S, qs + r * K, kk + r * K, a + r * K, as + r, v0, v0 + p.ldv, o0, o0 + p.ldo,
+        const T* v0 = vbuf + r * V;
+        T* o0 = obuf + r * V;
+        step_block2<D, NB, Bonus, Arch>(S, qs + r * K, kk + r * K, a + r * K, as + r, v0, v0 + V, o0, o0 + V,
                                         bonus + r, K, V, j);
       }
       if (r < tb)
-        step_block<D, NB, Bonus, Arch>(S, qs + r * K, kk + r * K, a + r * K, as[r], p.v + (t0 + r) * p.ldv,
-                                       p.o + (t0 + r) * p.ldo, bonus[r], K, V, j);
+        step_block<D, NB, Bonus, Arch>(S, qs + r * K, kk + r * K, a + r * K, as[r], vbuf + r * V, obuf + r * V,
+                                       bonus[r], K, V, j);
     };
     index_t j = 0;
     if (NBsel == 4)
@@ -306,7 +310,7 @@ void recurrent_impl(const problem<T>& p) {
     for (; j + W <= V; j += W) strip(std::integral_constant<int, 1>{}, j);
     for (; j < V; ++j)  // scalar tail columns: the same arithmetic
       for (index_t r = 0; r < tb; ++r) {
-        const T* v = p.v + (t0 + r) * p.ldv;
+        const T* v = vbuf + r * V;
         const T *qd = qs + r * K, *kd = kk + r * K, *ad = a + r * K;
         T acc = Bonus ? bonus[r] * v[j] : T(0);
         for (index_t i = 0; i < K; ++i) {
@@ -317,8 +321,9 @@ void recurrent_impl(const problem<T>& p) {
           if constexpr (!Bonus) acc = std::fma(qd[i], s, acc);
           S[i * V + j] = s;
         }
-        p.o[(t0 + r) * p.ldo + j] = acc;
+        obuf[r * V + j] = acc;
       }
+    store_rows(p.o + t0 * p.ldo, obuf, tb, V, p.ldo);
   }
 }
 
