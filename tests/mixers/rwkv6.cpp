@@ -130,6 +130,14 @@ TEMPLATE_TEST_CASE("rwkv6 mixer: splits == one forward == steps", "[rwkv6][mixer
   CHECK(max_rel_error(run_split(m, x, {0, 3, 4, 30, L}, false), whole) < tol);
   CHECK(max_rel_error(run_split(m, x, {}, true), whole) < tol);
   CHECK(all_finite(whole));
+  // prefill in two chunks, then decode token by token
+  auto s = m.make_state();
+  tensor<TestType> y({L, C});
+  for (auto [t0, n] : {std::pair<index_t, index_t>{0, 10}, {10, 15}})
+    m.forward(seq_cref<TestType>(x.data() + t0 * C, {n, C}), seq_ref<TestType>(y.data() + t0 * C, {n, C}), s);
+  for (index_t t = 25; t < L; ++t)
+    m.step(std::span<const TestType>(x.data() + t * C, C), std::span<TestType>(y.data() + t * C, C), s);
+  CHECK(max_rel_error(y, whole) < tol);
 }
 
 TEMPLATE_TEST_CASE("rwkv6 mixer equals a plain per-token RWKV_Tmix_x060", "[rwkv6][mixer]", float, double) {

@@ -176,6 +176,19 @@ TEMPLATE_TEST_CASE("rwkv7 mixer: splits == one forward == steps", "[rwkv7][mixer
     CHECK(max_rel_error(steps.y, whole.y) < tol);
     CHECK(all_finite(whole.y));
     if (layer == 0) CHECK(max_rel_error(steps.v_first, whole.v_first) < tol);
+    // prefill in two chunks, then decode token by token
+    auto s = m.make_state();
+    tensor<TestType> y({L, C}), vrow({1, C});
+    tensor<TestType> vpre = layer == 0 ? tensor<TestType>({L, C}) : vf;
+    for (auto [t0, n] : {std::pair<index_t, index_t>{0, 9}, {9, 11}})
+      m.forward(seq_cref<TestType>(x.data() + t0 * C, {n, C}), seq_ref<TestType>(y.data() + t0 * C, {n, C}), s,
+                tensor_view<TestType, 2>(vpre.data() + t0 * C, {n, C}));
+    for (index_t t = 20; t < L; ++t) {
+      std::copy_n(vf.data() + t * C, C, vrow.data());
+      s.v_first = vrow.template view<2>();
+      m.step(std::span<const TestType>(x.data() + t * C, C), std::span<TestType>(y.data() + t * C, C), s);
+    }
+    CHECK(max_rel_error(y, whole.y) < tol);
   }
 }
 
