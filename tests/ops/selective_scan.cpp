@@ -118,6 +118,7 @@ TEMPLATE_TEST_CASE("selective_scan matches the double reference", "[selective_sc
     for (index_t L : {1, 7, 64, 129})
       for (int variant : {0, 1, 2})
         for (int threads : {1, 2}) {
+          if (threads == 2 && L != 129) continue;  // threads: the longest case (and the bitwise test below)
           ss_opts p{.batch = s.batch, .L = L, .D = s.D, .N = s.N, .G = s.G};
           p.z = variant != 1;
           p.skip = variant != 2;
