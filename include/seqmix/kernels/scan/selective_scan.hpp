@@ -9,9 +9,9 @@
 // [N][lanes]. A partial block (fewer channels than lanes, at a group's end) runs the same
 // body with scalars, one channel at a time.
 //
-// Used three ways by the op: `scan` (exact, with outputs, state in/out) and, for the
-// two-pass chunked form, `summarize` (from a zero state, no outputs, also returns ΣΔ so the
-// span's decay is e^{A ΣΔ}).
+// Entry points: `selective_scan` (exact, with outputs, state in/out) and, for the two-pass
+// chunked form, `selective_scan_summarize` (no outputs, also returns ΣΔ so the span's decay
+// is e^{A ΣΔ}) and `selective_scan_apply` (a span's map applied to a state).
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -33,8 +33,8 @@ struct selective_scan_block {
   const T* dt;           // row stride ld_dt
   const T* z;            // row stride ld_z, or null
   T* o;                  // row stride ld_o
-  const T* B;            // the group's row, stride ld_bc_b
-  const T* C;            // stride ld_bc_c
+  const T* B;            // the group's N values, row stride ld_b
+  const T* C;            // row stride ld_c
   const T* At;           // [N][lanes]: A·log2(e) (lane j = channel c0 + j), see decay()
   const T* Dskip;        // [width] or null
   const T* dt_bias;      // [width] or null
