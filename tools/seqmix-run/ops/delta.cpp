@@ -1,9 +1,17 @@
-// seqmix-run entries of the delta-rule family (delta_rule, gated_delta_rule).
+// seqmix-run entries of the delta-rule family: ops delta_rule, gated_delta_rule; mixers
+// `--mixer deltanet` and `--mixer gated_deltanet` (fla layers: parameters by state_dict
+// name, configuration from metadata).
 // FLOPs per call (README): the recurrence count 7·B·T·H·K·V (k_tᵀS, the decayed rank-1
 // update, S_tᵀq_t), whatever form runs.
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 
 #include "../registry.hpp"
+#include "../runner.hpp"
+#include "seqmix/mixers/deltanet.hpp"
+#include "seqmix/mixers/gated_deltanet.hpp"
 #include "seqmix/ops/delta_rule.hpp"
 #include "seqmix/ops/gated_delta_rule.hpp"
 
@@ -56,6 +64,158 @@ SEQMIX_REGISTER_OP(make_entry("gated_delta_rule", gated_inputs, "scale (1/sqrt K
                                 return prepared_call<T>{[a, opt] { gated_delta_rule(a, opt); }, delta_flops(a),
                                                         double(a.q.extent(0) * a.q.extent(1))};
                               }));
+
+// ---- mixers ----------------------------------------------------------------------------
+
+std::string meta_or(const io::safetensors& in, const std::string& key) {
+  auto it = in.metadata.find(key);
+  return it == in.metadata.end() ? std::string() : it->second;
+}
+double meta_number(const io::safetensors& in, const std::string& mixer, const std::string& key, double def) {
+  const auto v = meta_or(in, key);
+  if (v.empty()) return def;
+  try {
+    std::size_t used = 0;
+    const double d = std::stod(v, &used);
+    if (used == v.size()) return d;
+  } catch (const std::exception&) {
+  }
+  throw option_error(mixer + ": metadata '" + key + "' must be a number, got '" + v + "'");
+}
+std::size_t meta_count(const io::safetensors& in, const std::string& mixer, const std::string& key, std::size_t def) {
+  const double d = meta_number(in, mixer, key, double(def));
+  if (d < 0 || d != std::floor(d) || d > 1e9)
+    throw option_error(mixer + ": metadata '" + key + "' must be a non-negative integer, got '" + meta_or(in, key) + "'");
+  return static_cast<std::size_t>(d);
+}
+bool meta_bool(const io::safetensors& in, const std::string& mixer, const std::string& key, bool def) {
+  const auto v = meta_or(in, key);
+  if (v.empty()) return def;
+  if (v == "1" || v == "true" || v == "True") return true;
+  if (v == "0" || v == "false" || v == "False") return false;
+  throw option_error(mixer + ": metadata '" + key + "' must be 0 or 1, got '" + v + "'");
+}
+std::size_t model_width(const io::safetensors& in, const std::string& mixer) {
+  const std::size_t from_x =
+      in.contains("x") && !in.tensors.at("x").shape.empty() ? std::size_t(in.tensors.at("x").shape.back()) : 64;
+  return meta_count(in, mixer, "hidden_size", meta_count(in, mixer, "d_model", from_x));
+}
+
+// x [B,T,d_model]; every parameter loaded by name with its exact shape; y [B,T,d_model], each
+// sequence from a fresh state, by forward or token by token (step).
+template <class M>
+void run_delta_mixer(const std::string& name, M& m, const io::safetensors& in, io::safetensors& out, bool step,
+                     int repeat, std::ostream& report) {
+  if (!in.contains("x")) throw shape_error(name + ": input tensor 'x' is missing (expected [B,T,d_model])");
+  const auto& xs = in.tensors.at("x");
+  const index_t d = index_t(m.d_model());
+  if (xs.type == io::dtype::i64 || xs.shape.size() != 3 || xs.shape[2] != d)
+    throw shape_error(name + ": argument 'x' has shape " + shape_to_string(std::span<const index_t>(xs.shape)) +
+                      ", expected [?,?," + std::to_string(d) + "] (F32 or F64)");
+  const auto x = xs.template as<float>();
+  for (auto& [pname, p] : m.params()) {
+    if (!in.contains(pname))
+      throw shape_error(name + ": parameter '" + pname + "' is missing (expected " +
+                        shape_to_string(std::span<const index_t>(p.shape())) + ")");
+    const auto& st = in.tensors.at(pname);
+    if (st.type == io::dtype::i64) throw shape_error(name + ": parameter '" + pname + "' must be F32 or F64");
+    if (st.shape != p.shape())
+      throw shape_error(name + ": parameter '" + pname + "' has shape " +
+                        shape_to_string(std::span<const index_t>(st.shape)) + ", expected " +
+                        shape_to_string(std::span<const index_t>(p.shape())));
+    p = st.template as<float>();
+  }
+  const index_t B = x.extent(0), L = x.extent(1);
+  tensor<float> y({B, L, d});
+  auto run = [&] {
+    for (index_t b = 0; b < B; ++b) {
+      auto s = m.make_state();
+      const float* xb = x.data() + b * L * d;
+      float* yb = y.data() + b * L * d;
+      if (step)
+        for (index_t t = 0; t < L; ++t)
+          m.step(std::span<const float>(xb + t * d, d), std::span<float>(yb + t * d, d), s);
+      else
+        m.forward(seq_cref<float>(xb, {L, d}), seq_ref<float>(yb, {L, d}), s);
+    }
+  };
+  run();
+  if (repeat > 0) {
+    std::vector<double> ms;
+    for (int i = 0; i < repeat; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      run();
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    const double med = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+    char line[160];
+    std::snprintf(line, sizeof line, "median_ms=%.4f tokens_per_s=%.1f\n", med,
+                  med > 0 ? double(B * L) / (med * 1e-3) : 0.0);
+    report << line;
+  }
+  out.put("y", y);
+}
+
+// Size errors in the metadata surface as shape_error/invalid_argument from the constructors.
+template <class F>
+void as_option_error(F&& f) {
+  try {
+    f();
+  } catch (const shape_error&) {
+    throw;
+  } catch (const option_error&) {
+    throw;
+  } catch (const std::invalid_argument& e) {
+    throw option_error(e.what());
+  }
+}
+
+const bool deltanet_mixer_registered = register_mixer(
+    {"deltanet",
+     "fla DeltaNet: x[B,T,d_model], state_dict names; metadata hidden_size num_heads expand_k expand_v use_gate "
+     "conv_size conv_bias allow_neg_eigval norm_eps",
+     [](const io::safetensors& in, io::safetensors& out, bool step, int repeat, std::ostream& report) {
+       const std::string n = "deltanet";
+       mixers::deltanet_config c;
+       c.d_model = model_width(in, n);
+       c.num_heads = meta_count(in, n, "num_heads", 4);
+       c.expand_k = meta_number(in, n, "expand_k", 1.0);
+       c.expand_v = meta_number(in, n, "expand_v", 1.0);
+       c.use_gate = meta_bool(in, n, "use_gate", true);
+       c.conv_size = meta_count(in, n, "conv_size", 4);
+       c.conv_bias = meta_bool(in, n, "conv_bias", false);
+       c.allow_neg_eigval = meta_bool(in, n, "allow_neg_eigval", false);
+       c.norm_eps = meta_number(in, n, "norm_eps", 1e-5);
+       as_option_error([&] {
+         mixers::deltanet<float> m(c);
+         run_delta_mixer(n, m, in, out, step, repeat, report);
+       });
+     }});
+
+const bool gated_deltanet_mixer_registered = register_mixer(
+    {"gated_deltanet",
+     "fla GatedDeltaNet: x[B,T,d_model], state_dict names; metadata hidden_size num_heads head_dim expand_v "
+     "use_gate conv_size conv_bias allow_neg_eigval norm_eps",
+     [](const io::safetensors& in, io::safetensors& out, bool step, int repeat, std::ostream& report) {
+       const std::string n = "gated_deltanet";
+       mixers::gated_deltanet_config c;
+       c.d_model = model_width(in, n);
+       c.num_heads = meta_count(in, n, "num_heads", 2);
+       c.head_dim = meta_count(in, n, "head_dim", 32);
+       c.expand_v = meta_number(in, n, "expand_v", 2.0);
+       c.use_gate = meta_bool(in, n, "use_gate", true);
+       c.conv_size = meta_count(in, n, "conv_size", 4);
+       c.conv_bias = meta_bool(in, n, "conv_bias", false);
+       c.allow_neg_eigval = meta_bool(in, n, "allow_neg_eigval", false);
+       c.norm_eps = meta_number(in, n, "norm_eps", 1e-5);
+       if (meta_count(in, n, "num_v_heads", c.num_heads) != c.num_heads)
+         throw option_error("gated_deltanet: num_v_heads != num_heads (grouped value heads) is not supported");
+       as_option_error([&] {
+         mixers::gated_deltanet<float> m(c);
+         run_delta_mixer(n, m, in, out, step, repeat, report);
+       });
+     }});
 
 }  // namespace
 }  // namespace seqmix::tool
