@@ -49,8 +49,10 @@ struct min_gru_source {
   }
 };
 
-// min_lstm: a = f/(f+i) = σ(log σ(f_raw) - log σ(i_raw)), b = i/(f+i) ĝ(h_raw), in the
-// form that stays finite when both gates underflow.
+// min_lstm: with u = -f_raw, v = -i_raw, f = 1/(1+e^u), i = 1/(1+e^v):
+// a = f/(f+i) = q/(p+q), b = i/(f+i) ĝ(h_raw) = p/(p+q) ĝ, p = 1+e^u, q = 1+e^v, both scaled
+// by e^{-m}, m = max(u, v, 0), so every exponent is <= 0: finite when both gates underflow
+// (f_raw, i_raw << 0), three exps and one division.
 template <class T>
 struct min_lstm_source {
   const T* f_raw;
@@ -64,12 +66,13 @@ struct min_lstm_source {
   }
   template <class V>
   SEQMIX_INLINE void coeffs(index_t t, std::size_t c, V& a, V& b) const noexcept {
-    const V d = simd::log_sigmoid(load_v<V>(f_raw + t * sf + c)) - simd::log_sigmoid(load_v<V>(i_raw + t * si + c));
-    const V e = simd::exp(-simd::abs(d));
-    const V r = V(1) / (V(1) + e), p = e * r;
-    const auto pos = d >= V(0);
-    a = sel(pos, r, p);
-    b = sel(pos, p, r) * min_rnn_g(load_v<V>(h_raw + t * sh + c));
+    const V u = -load_v<V>(f_raw + t * sf + c), v = -load_v<V>(i_raw + t * si + c);
+    const V m = simd::max(simd::max(u, v), V(0));
+    const V e0 = simd::exp(-m);
+    const V p = e0 + simd::exp(u - m), q = e0 + simd::exp(v - m);
+    const V r = V(1) / (p + q);
+    a = q * r;
+    b = p * r * min_rnn_g(load_v<V>(h_raw + t * sh + c));
   }
   template <class V>
   SEQMIX_INLINE void log_coeffs(index_t t, std::size_t c, V& la, V& lb) const noexcept {
