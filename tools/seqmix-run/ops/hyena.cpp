@@ -1,7 +1,11 @@
 // seqmix-run entries of the Hyena family: long_conv.
 // FLOPs (direct-equivalent, the same for every form): 2·B·D·Σ_{t<T} min(P+t+1, L)
 // multiply-adds of the convolution, plus 2·B·T·D for the D skip when given.
+#include <chrono>
+
 #include "../registry.hpp"
+#include "../runner.hpp"
+#include "seqmix/mixers/hyena.hpp"
 #include "seqmix/ops/long_conv.hpp"
 
 namespace seqmix::tool {
@@ -29,6 +33,98 @@ SEQMIX_REGISTER_OP(make_entry(
       return prepared_call<T>{[a, opt] { long_conv(a, opt); },
                               long_conv_flops(B, L, D, a.h.extent(1), P, !a.D.empty()), double(B * L)};
     }));
+
+// ---- mixer: --mixer hyena (safari HyenaOperator, one head) ------------------------------
+// IN: x[B,T,d_model] and the module's state_dict (in_proj.*, short_filter.*, filter_fn.*,
+// out_proj.*); metadata d_model, l_max, order (2), filter_order (64), short_filter_order (3),
+// emb_dim (3), num_inner_mlps (2), modulate (1), normalized (0).
+std::size_t hyena_meta(const io::safetensors& in, const std::string& key, std::size_t def) {
+  auto it = in.metadata.find(key);
+  if (it == in.metadata.end()) return def;
+  try {
+    std::size_t used = 0;
+    const long long n = std::stoll(it->second, &used);
+    if (used == it->second.size() && n >= 0) return static_cast<std::size_t>(n);
+  } catch (const std::exception&) {
+  }
+  throw option_error("hyena: metadata '" + key + "' must be a non-negative integer, got '" + it->second + "'");
+}
+
+const bool hyena_mixer_registered = register_mixer(
+    {"hyena",
+     "safari HyenaOperator (num_heads 1): x[B,T,d_model], state_dict names; metadata d_model l_max order "
+     "filter_order short_filter_order emb_dim num_inner_mlps modulate normalized",
+     [](const io::safetensors& in, io::safetensors& out, bool step, int repeat, std::ostream& report) {
+       if (!in.contains("x")) throw shape_error("hyena: input tensor 'x' is missing (expected [B,T,d_model])");
+       const auto x = in.tensors.at("x").template as<float>();
+       mixers::hyena_config c;
+       c.d_model = hyena_meta(in, "d_model", x.rank() == 3 ? std::size_t(x.extent(2)) : 64);
+       c.l_max = hyena_meta(in, "l_max", x.rank() == 3 ? std::size_t(std::max<index_t>(x.extent(1), 1)) : 1024);
+       c.order = hyena_meta(in, "order", 2);
+       c.filter_order = hyena_meta(in, "filter_order", 64);
+       c.short_filter_order = hyena_meta(in, "short_filter_order", 3);
+       c.emb_dim = hyena_meta(in, "emb_dim", 3);
+       c.num_inner_mlps = hyena_meta(in, "num_inner_mlps", 2);
+       c.modulate = hyena_meta(in, "modulate", 1) != 0;
+       c.normalized = hyena_meta(in, "normalized", 0) != 0;
+       if (c.d_model == 0 || c.l_max == 0 || c.filter_order == 0)
+         throw option_error("hyena: metadata d_model, l_max, filter_order must be positive");
+       std::unique_ptr<mixers::hyena<float>> mp;
+       try {
+         mp = std::make_unique<mixers::hyena<float>>(c);
+       } catch (const shape_error&) {
+         throw;
+       } catch (const std::invalid_argument& e) {
+         throw option_error(e.what());
+       }
+       auto& m = *mp;
+       const index_t d = index_t(c.d_model);
+       if (x.rank() != 3 || x.extent(2) != d)
+         throw shape_error("hyena: argument 'x' has shape " + shape_to_string(std::span<const index_t>(x.shape())) +
+                           ", expected [?,?," + std::to_string(d) + "]");
+       for (auto& [pname, p] : m.params()) {
+         if (!in.contains(pname))
+           throw shape_error("hyena: parameter '" + pname + "' is missing (expected " +
+                             shape_to_string(std::span<const index_t>(p.shape())) + ")");
+         const auto& st = in.tensors.at(pname);
+         if (st.type == io::dtype::i64) throw shape_error("hyena: parameter '" + pname + "' must be F32 or F64");
+         if (st.shape != p.shape())
+           throw shape_error("hyena: parameter '" + pname + "' has shape " +
+                             shape_to_string(std::span<const index_t>(st.shape)) + ", expected " +
+                             shape_to_string(std::span<const index_t>(p.shape())));
+         p = st.template as<float>();
+       }
+       const index_t B = x.extent(0), L = x.extent(1);
+       tensor<float> y({B, L, d});
+       auto run = [&] {
+         for (index_t b = 0; b < B; ++b) {
+           auto s = m.make_state();
+           const float* xb = x.data() + b * L * d;
+           float* yb = y.data() + b * L * d;
+           if (step)
+             for (index_t t = 0; t < L; ++t)
+               m.step(std::span<const float>(xb + t * d, d), std::span<float>(yb + t * d, d), s);
+           else
+             m.forward(seq_cref<float>(xb, {L, d}), seq_ref<float>(yb, {L, d}), s);
+         }
+       };
+       run();
+       if (repeat > 0) {
+         std::vector<double> ms;
+         for (int i = 0; i < repeat; ++i) {
+           const auto t0 = std::chrono::steady_clock::now();
+           run();
+           ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+         }
+         std::sort(ms.begin(), ms.end());
+         const double med = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+         char line[160];
+         std::snprintf(line, sizeof line, "median_ms=%.4f tokens_per_s=%.1f\n", med,
+                       med > 0 ? double(B * L) / (med * 1e-3) : 0.0);
+         report << line;
+       }
+       out.put("y", y);
+     }});
 
 }  // namespace
 }  // namespace seqmix::tool
