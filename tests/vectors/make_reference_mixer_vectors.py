@@ -78,8 +78,8 @@ def _einops(x, pattern, mode, **sizes):
     return x.reshape(out_shape)
 
 einops = types.ModuleType("einops")
-einops.rearrange = lambda x, p, **k: _einops(x, p, "rearrange", **k)
-einops.repeat = lambda x, p, **k: _einops(x, p, "repeat", **k)
+einops.rearrange = lambda _t, _pattern, **k: _einops(_t, _pattern, "rearrange", **k)
+einops.repeat = lambda _t, _pattern, **k: _einops(_t, _pattern, "repeat", **k)
 sys.modules["einops"] = einops
 
 # ---------------------------------------------------------------- helpers
@@ -154,6 +154,80 @@ def make_mamba(repo, out, gen):
                           {"mixer": "mamba", "d_model": d_model, "d_state": d_state, "d_conv": d_conv,
                            "expand": expand, "dt_rank": m.dt_rank, "reference": "state-spaces/mamba@" + git_head(repo)})
 
+# ---------------------------------------------------------------- mamba_ssm.modules.mamba2.Mamba2
+class _Permissive:
+    """Stands in for `triton` / `triton.language` at import time: decorators return the function."""
+    def __getattr__(self, name):
+        return _Permissive()
+    def __call__(self, *args, **kwargs):
+        if len(args) == 1 and callable(args[0]) and not kwargs:
+            return args[0]
+        return lambda f=None, *a, **k: f if callable(f) else _Permissive()
+
+def make_mamba2(repo, out, gen):
+    for name in ["mamba_ssm", "mamba_ssm.ops", "mamba_ssm.ops.triton", "mamba_ssm.modules", "mamba_ssm.utils",
+                 "mamba_ssm.distributed"]:
+        stub(name)
+    triton = stub("triton"); triton.__getattr__ = lambda n: _Permissive()
+    tl = stub("triton.language"); tl.__getattr__ = lambda n: _Permissive()
+    triton.language = tl
+    ln = load_module("mamba_ssm.ops.triton.layernorm_gated", git_show(repo, "mamba_ssm/ops/triton/layernorm_gated.py"))
+    # The gated RMSNorm module of the repository, computed by the repository's rms_norm_ref.
+    ln.rmsnorm_fn = lambda x, weight, bias, z=None, eps=1e-6, group_size=None, norm_before_gate=True: \
+        ln.rms_norm_ref(x, weight, bias, z=z, eps=eps, group_size=group_size, norm_before_gate=norm_before_gate)
+    stub("mamba_ssm.distributed.tensor_parallel", ColumnParallelLinear=None, RowParallelLinear=None)
+    stub("mamba_ssm.distributed.distributed_utils", all_reduce=None, reduce_scatter=None)
+    ssd_stub = stub("mamba_ssm.ops.triton.ssd_combined", mamba_chunk_scan_combined=None, mamba_split_conv1d_scan_combined=None)
+    class _Hub:  # huggingface_hub.PyTorchModelHubMixin: only a base class here
+        pass
+    stub("huggingface_hub", PyTorchModelHubMixin=_Hub)
+    ssd_min = load_module("mamba_ssm.modules.ssd_minimal", git_show(repo, "mamba_ssm/modules/ssd_minimal.py"))
+
+    def chunk_scan(x, dt, A, B, C, chunk_size, D=None, z=None, dt_bias=None, dt_softplus=False, seq_idx=None,
+                   cu_seqlens=None, dt_limit=(0.0, float("inf")), return_final_states=False, **kw):
+        # the Triton kernel's contract, computed with the repository's ssd_minimal_discrete
+        b, l, h, p = x.shape
+        g = B.shape[2]
+        if dt_bias is not None: dt = dt + dt_bias
+        if dt_softplus: dt = F.softplus(dt)
+        dt = dt.clamp(min=dt_limit[0], max=dt_limit[1])
+        Bh = B.repeat_interleave(h // g, dim=2)
+        Ch = C.repeat_interleave(h // g, dim=2)
+        pad = (-l) % chunk_size
+        X, Ad = x * dt[..., None], A[None, None, :] * dt
+        if pad:
+            X = F.pad(X, (0, 0, 0, 0, 0, pad)); Ad = F.pad(Ad, (0, 0, 0, pad))
+            Bh = F.pad(Bh, (0, 0, 0, 0, 0, pad)); Ch = F.pad(Ch, (0, 0, 0, 0, 0, pad))
+        y, final = ssd_min.ssd_minimal_discrete(X.double(), Ad.double(), Bh.double(), Ch.double(), chunk_size)
+        y = y[:, :l].to(x.dtype)
+        if D is not None:
+            y = y + x * (D[..., None] if D.dim() == 1 else D)
+        if z is not None:
+            y = y * F.silu(z)
+        return (y, final) if return_final_states else y
+
+    ssd_stub.mamba_chunk_scan_combined = chunk_scan
+    m2 = load_module("mamba_ssm.modules.mamba2", git_show(repo, "mamba_ssm/modules/mamba2.py"))
+    m2.mamba_chunk_scan_combined = chunk_scan
+    m2.causal_conv1d_fn = m2.causal_conv1d_update = m2.selective_state_update = None
+    for (d_model, d_state, headdim, ngroups, B, T, tag) in [(32, 16, 16, 1, 2, 37, "torch"), (48, 8, 12, 2, 1, 45, "torch_groups")]:
+        torch.manual_seed(int(torch.randint(0, 1 << 30, (1,), generator=gen)))
+        m = m2.Mamba2(d_model=d_model, d_state=d_state, headdim=headdim, ngroups=ngroups, use_mem_eff_path=False,
+                      chunk_size=16)
+        perturb(m, gen)
+        x = torch.randn(B, T, d_model, generator=gen)
+        with torch.no_grad():
+            y = m(x)
+        tensors = {"x": x}
+        tensors.update({k: v for k, v in m.state_dict().items()})
+        tensors["expected.y"] = y
+        d_inner = m.d_inner
+        write_safetensors(os.path.join(out, f"mamba2__{tag}.safetensors"), tensors,
+                          {"mixer": "mamba2", "d_model": d_model, "d_state": d_state, "d_conv": m.d_conv,
+                           "expand": m.expand, "headdim": headdim, "ngroups": ngroups, "norm_eps": 1e-5,
+                           "norm_group_size": d_inner // ngroups, "norm_before_gate": 0, "rmsnorm": 1,
+                           "reference": "state-spaces/mamba@" + git_head(repo)})
+
 # ---------------------------------------------------------------- RWKV-LM RWKV-v7 RWKV_Tmix_x070
 def make_rwkv7(repo, out, gen):
     src = git_show(repo, "RWKV-v7/rwkv_v7_demo.py")
@@ -209,5 +283,7 @@ if __name__ == "__main__":
     os.makedirs(a.out, exist_ok=True)
     gen = torch.Generator().manual_seed(20261123)
     torch.set_grad_enabled(False)
-    if a.mamba: make_mamba(a.mamba, a.out, gen)
+    if a.mamba:
+        make_mamba(a.mamba, a.out, gen)
+        make_mamba2(a.mamba, a.out, gen)
     if a.rwkv: make_rwkv7(a.rwkv, a.out, gen)
