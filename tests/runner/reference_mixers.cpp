@@ -1,0 +1,39 @@
+// seqmix-run --mixer against vectors made by running the reference PyTorch modules themselves
+// (tests/vectors/make_reference_mixer_vectors.py; files carry __metadata__["reference"] with
+// the repository and commit). Forward and --step, 1 and 2 threads, within 2e-4 relative.
+#include "runner_testing.hpp"
+
+using namespace seqmix;
+using namespace seqmix::testing;
+
+TEST_CASE("seqmix-run --mixer reproduces the reference PyTorch modules", "[runner][mixers][reference]") {
+  const fs::path dir = fs::path(SEQMIX_VECTORS_DIR).parent_path() / "mixers";
+  int seen = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const auto v = io::read_safetensors(entry.path());
+    if (!v.metadata.count("reference")) continue;
+    const std::string mixer = v.metadata.at("mixer");
+    ++seen;
+    for (bool step : {false, true})
+      for (const char* threads : {"1", "2"}) {
+        CAPTURE(entry.path().filename().string(), mixer, step, threads);
+        const auto in_path = scratch("reference_mixer.in.safetensors"), out_path = scratch("reference_mixer.out.safetensors");
+        io::write_safetensors(in_path, inputs_only(v));
+        fs::remove(out_path);
+        std::vector<std::string> args = {"--mixer", mixer, in_path.string(), out_path.string(), "--threads", threads};
+        if (step) args.push_back("--step");
+        const auto r = run_tool(args);
+        INFO("stderr: " << r.err);
+        REQUIRE(r.rc == 0);
+        const auto out = io::read_safetensors(out_path);
+        for (const auto& [name, t] : v.tensors) {
+          if (name.rfind("expected.", 0) != 0) continue;
+          const std::string got = name.substr(9);
+          CAPTURE(got);
+          REQUIRE(out.contains(got));
+          CHECK(max_rel_error(out.tensors.at(got).as<double>(), t.as<double>()) < 2e-4);
+        }
+      }
+  }
+  CHECK(seen >= 4);  // mamba x2, rwkv7 x2 at least
+}
