@@ -26,22 +26,34 @@ run_result run_mixer(const std::string& mixer, const io::safetensors& in, std::v
 }
 }  // namespace
 
-TEST_CASE("seqmix-run --mixer mamba/mamba2 match the numpy vectors (forward and --step)", "[runner][mamba]") {
-  for (const std::string mixer : {"mamba", "mamba2"})
+// Every vector of tests/vectors/mixers for mamba or mamba2 (the numpy ones above and any
+// produced with the PyTorch modules themselves, e.g. mamba__torch*.safetensors).
+TEST_CASE("seqmix-run --mixer mamba/mamba2 match the vectors (forward and --step)", "[runner][mamba]") {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(mixer_vectors))
+    if (e.path().extension() == ".safetensors") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  int seen = 0;
+  for (const auto& f : files) {
+    const auto v = io::read_safetensors(f);
+    const auto it = v.metadata.find("mixer");
+    if (it == v.metadata.end() || (it->second != "mamba" && it->second != "mamba2")) continue;
+    ++seen;
     for (bool step : {false, true})
       for (const char* threads : {"1", "2"}) {
-        CAPTURE(mixer, step, threads);
-        const auto v = load(mixer);
+        CAPTURE(f.filename().string(), step, threads);
         io::safetensors out;
         std::vector<std::string> flags = {"--threads", threads};
         if (step) flags.push_back("--step");
-        const auto r = run_mixer(mixer, inputs_only(v), flags, &out);
+        const auto r = run_mixer(it->second, inputs_only(v), flags, &out);
         INFO("stderr: " << r.err);
         REQUIRE(r.rc == 0);
         REQUIRE(out.contains("y"));
         const auto y = out.tensors.at("y").as<double>(), want = v.tensors.at("expected.y").as<double>();
         CHECK(max_rel_error(y, want) < 2e-4);
       }
+  }
+  CHECK(seen >= 2);  // at least the numpy vectors of both mixers
 }
 
 TEST_CASE("seqmix-run --mixer mamba/mamba2 reject a missing or misshaped parameter", "[runner][mamba][errors]") {
