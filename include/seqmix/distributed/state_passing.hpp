@@ -1,0 +1,81 @@
+#pragma once
+// The exclusive scan over ranks that gives every rank its true initial state, for linear
+// recurrences whose transition over a slice is diagonal per row of the state:
+//   S_out = Diag(e^{a}) S_in + S_local      (a: the slice's summed log decay per row)
+// A slice is summarised by the pair (a [R], S_local [R,C]); pairs compose left-to-right as
+//   (a1, S1) ∘ (a2, S2) = (a1 + a2, Diag(e^{a2}) S1 + S2),
+// which is associative (not commutative), so MPI_Exscan with a non-commutative user op
+// combines them in rank order (log-depth inside the MPI library). Communication per rank:
+// O(items · R · (C + 1)) elements, independent of T.
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "seqmix/core/options.hpp"
+#include "seqmix/distributed/mpi_context.hpp"
+
+namespace seqmix::distributed::detail {
+
+// Geometry of the pair being combined (MPI user ops get no context pointer). Set by
+// exscan_states just before the collective; the collective is blocking, so one call at a
+// time per thread.
+struct pair_geometry {
+  index_t rows = 0, cols = 0;
+};
+inline thread_local pair_geometry g_pair;
+
+template <class T>
+void combine_pairs(void* in, void* inout, int* len, MPI_Datatype*) {
+  const index_t R = g_pair.rows, C = g_pair.cols, n = R + R * C;
+  const T* x = static_cast<const T*>(in);      // earlier ranks (left)
+  T* y = static_cast<T*>(inout);               // later ranks (right); result goes here
+  for (int it = 0; it < *len; ++it, x += n, y += n) {
+    for (index_t r = 0; r < R; ++r) {
+      const T d = std::exp(y[r]);  // e^{a2} <= 1 (log decays are <= 0)
+      const T* s1 = x + R + r * C;
+      T* s2 = y + R + r * C;
+      for (index_t c = 0; c < C; ++c) s2[c] += d * s1[c];
+      y[r] += x[r];
+    }
+  }
+}
+
+// pairs: `items` packed pairs [a (R) | S (R·C)] of this rank's slice. On return `incoming`
+// (same layout) holds the composition of all earlier ranks' pairs (rank 0: zeros = the
+// identity). Only the S part of `incoming` is meaningful to callers.
+template <class T>
+void exscan_states(const mpi_context& ctx, index_t items, index_t R, index_t C, const std::vector<T>& pairs,
+                   std::vector<T>& incoming) {
+  const index_t n = R + R * C;
+  incoming.assign(static_cast<std::size_t>(items * n), T(0));
+  if (ctx.size == 1 || items == 0) return;
+  MPI_Datatype pair_type;
+  MPI_Type_contiguous(static_cast<int>(n), mpi_type<T>(), &pair_type);
+  MPI_Type_commit(&pair_type);
+  MPI_Op op;
+  MPI_Op_create(&combine_pairs<T>, /*commute=*/0, &op);
+  g_pair = {R, C};
+  MPI_Exscan(pairs.data(), incoming.data(), static_cast<int>(items), pair_type, op, ctx.comm);
+  if (ctx.rank == 0) std::fill(incoming.begin(), incoming.end(), T(0));  // Exscan leaves it undefined
+  MPI_Op_free(&op);
+  MPI_Type_free(&pair_type);
+}
+
+// The global final state: the last rank's (corrected) final state, sent to every rank.
+template <class T>
+void broadcast_from_last(const mpi_context& ctx, T* data, index_t count) {
+  if (ctx.size == 1 || count == 0) return;
+  MPI_Bcast(data, static_cast<int>(count), mpi_type<T>(), ctx.size - 1, ctx.comm);
+}
+
+template <class T>
+void check_slice(const char* op, const mpi_context& ctx, index_t local_T, bool varlen) {
+  if (varlen)
+    throw option_error(std::string("distributed::") + op + ": cu_seqlens (varlen) is not supported yet");
+  if (local_T != ctx.length())
+    throw shape_error(std::string("distributed::") + op + ": the local slice has T = " + std::to_string(local_T) +
+                      " but the context's slice [" + std::to_string(ctx.begin) + ", " + std::to_string(ctx.end) +
+                      ") has " + std::to_string(ctx.length()));
+}
+
+}  // namespace seqmix::distributed::detail
