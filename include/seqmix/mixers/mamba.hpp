@@ -96,7 +96,9 @@ void selective_scan_step(const T* u, const T* dt, const T* z, const T* B, const 
     V acc(T(0));
     index_t n = 0;
     for (; n + L <= N; n += L) {
-      const V a = xsimd::exp(-V(delta) * xsimd::exp(V::load_unaligned(al + n)));
+      // e^{Δ A} as the scan kernel computes it (A log2 e, then its short exp2)
+      const V a2 = xsimd::exp(V::load_unaligned(al + n)) * V(T(-1.4426950408889634));
+      const V a = kernels::ss_detail::decay(V(delta), a2);
       const V hv = xsimd::fma(a, V::load_unaligned(hc + n), V(du) * V::load_unaligned(B + n));
       hv.store_unaligned(hc + n);
       acc = xsimd::fma(hv, V::load_unaligned(C + n), acc);
