@@ -1,0 +1,172 @@
+#pragma once
+// Distributed gated linear attention: gla, simple_gla and ssd over a sequence split in
+// contiguous slices of T across the ranks of ctx.comm (see mpi_context.hpp).
+//   args: this rank's slice (time axis of length ctx.length()). initial_state is the state
+//   before the whole sequence (read on rank 0 only); final_state gets the state after the
+//   whole sequence on every rank. cu_seqlens is not supported (option_error).
+// The transition of a slice is Diag(e^{a}) per key row (a = the slice's summed log decay),
+// so (a, S) pairs compose by state_passing.hpp's exscan. Pass 1: the local op from a zero
+// state (rank 0: from initial_state). Pass 2 (ranks > 0), per (batch, head), a GEMM:
+//   gla/simple_gla: o_t += S_inᵀ (scale · q_t ⊙ e^{b_t}),   b_t = Σ_{s<=t in slice} g_s
+//   ssd:            o_t += e^{b_t} · S_in C_t,               b_t = Σ dt_s A_h
+// (2·T·K·V flops per head, against ~4·T·K·V + chunk work of the op itself). Communication:
+// B·H·K·(V+1) elements per rank through MPI_Exscan plus one broadcast of the final state.
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "seqmix/distributed/state_passing.hpp"
+#include "seqmix/ops/gla.hpp"
+#include "seqmix/ops/simple_gla.hpp"
+#include "seqmix/ops/ssd.hpp"
+
+namespace seqmix::distributed {
+namespace detail {
+
+template <class T>
+using row_major = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class T>
+using strided_map = Eigen::Map<row_major<T>, 0, Eigen::OuterStride<>>;
+
+inline constexpr index_t correction_rows = 256;  // time rows per correction GEMM (stays in L2)
+
+// The whole two-pass scheme for a state of R×C per item (items = B·H, item = b·H + h).
+//   run_local(init [B,H,R,C] view or empty, final [B,H,R,C] view): pass 1 of the op.
+//   logdecay(b, t, h, r): the log decay of row r at local time t.
+//   correct(b, h, S_in (R×C row-major), cum (R), t0, rows, lhs scratch): adds the correction
+//     to rows [t0, t0+rows) of o; cum holds the cumulative log decay before t0 on entry and
+//     must be advanced over the rows.
+template <class T, class RunLocal, class LogDecay, class Correct>
+void two_pass(const mpi_context& ctx, const run_options& opt, index_t B, index_t TL, index_t H, index_t R, index_t C,
+              const const_view<T, 4>& initial_state, const tensor_view<T, 4>& final_state, RunLocal&& run_local,
+              LogDecay&& logdecay, Correct&& correct) {
+  const index_t n = R + R * C, items = B * H;
+  std::vector<T> fin(static_cast<std::size_t>(items * R * C));
+  run_local(ctx.rank == 0 ? initial_state : const_view<T, 4>{}, tensor_view<T, 4>(fin.data(), {B, H, R, C}));
+  std::vector<T> pairs(static_cast<std::size_t>(items * n), T(0));
+  const int threads = resolve_threads(opt);
+  parallel_for(items, threads, [&](index_t it) {
+    const index_t b = it / H, h = it % H;
+    T* p = pairs.data() + it * n;
+    for (index_t t = 0; t < TL; ++t)
+      for (index_t r = 0; r < R; ++r) p[r] += logdecay(b, t, h, r);
+    std::copy(fin.data() + it * R * C, fin.data() + (it + 1) * R * C, p + R);
+  });
+  std::vector<T> in;
+  exscan_states<T>(ctx, items, R, C, pairs, in);
+  if (ctx.rank > 0) {
+    parallel_for(items, threads, [&](index_t it) {
+      const index_t b = it / H, h = it % H;
+      const T* sin = in.data() + it * n + R;
+      std::vector<T> cum(static_cast<std::size_t>(R), T(0)), scratch;
+      for (index_t t0 = 0; t0 < TL; t0 += correction_rows)
+        correct(b, h, sin, cum.data(), t0, std::min(correction_rows, TL - t0), scratch);
+      const T* a = pairs.data() + it * n;
+      T* f = fin.data() + it * R * C;
+      for (index_t r = 0; r < R; ++r) {
+        const T d = std::exp(a[r]);
+        for (index_t c = 0; c < C; ++c) f[r * C + c] += d * sin[r * C + c];
+      }
+    });
+  }
+  if (!final_state.empty()) {
+    broadcast_from_last(ctx, fin.data(), items * R * C);
+    for (index_t b = 0; b < B; ++b)
+      for (index_t h = 0; h < H; ++h)
+        for (index_t r = 0; r < R; ++r)
+          for (index_t c = 0; c < C; ++c) final_state(b, h, r, c) = fin[((b * H + h) * R + r) * C + c];
+  }
+}
+
+// gla / simple_gla correction: o[t0:t0+rows] += (scale · q ⊙ e^{cum}) S_in.
+template <class T, class LogDecay>
+auto qk_correction(const const_view<T, 4>& q, const tensor_view<T, 4>& o, T scale, index_t K, index_t V,
+                   LogDecay logdecay) {
+  return [=](index_t b, index_t h, const T* sin, T* cum, index_t t0, index_t rows, std::vector<T>& lhs) {
+    lhs.resize(static_cast<std::size_t>(rows * K));
+    for (index_t t = 0; t < rows; ++t)
+      for (index_t i = 0; i < K; ++i) {
+        cum[i] += logdecay(b, t0 + t, h, i);
+        lhs[t * K + i] = scale * q(b, t0 + t, h, i) * std::exp(cum[i]);
+      }
+    Eigen::Map<const row_major<T>> L(lhs.data(), rows, K), S(sin, K, V);
+    strided_map<T> O(o.ptr(b, t0, h), rows, V, Eigen::OuterStride<>(o.stride(1)));
+    O.noalias() += L * S;
+  };
+}
+
+}  // namespace detail
+
+template <class T>
+void gla(const gla_args<T>& a, const mpi_context& ctx, const run_options& opt = {}) {
+  detail::check_slice<T>("gla", ctx, a.q.extent(1), !a.cu_seqlens.empty());
+  const index_t B = a.q.extent(0), TL = a.q.extent(1), H = a.q.extent(2), K = a.q.extent(3), V = a.v.extent(3);
+  const T scale = a.scale ? T(*a.scale) : T(1) / std::sqrt(T(K));
+  auto g = a.g;
+  auto logdecay = [g](index_t b, index_t t, index_t h, index_t i) { return g(b, t, h, i); };
+  detail::two_pass<T>(
+      ctx, opt, B, TL, H, K, V, a.initial_state, a.final_state,
+      [&](const_view<T, 4> init, tensor_view<T, 4> fin) {
+        gla_args<T> la = a;
+        la.initial_state = init;
+        la.final_state = fin;
+        seqmix::gla(la, opt);
+      },
+      logdecay, detail::qk_correction<T>(a.q, a.o, scale, K, V, logdecay));
+}
+
+template <class T>
+void simple_gla(const simple_gla_args<T>& a, const mpi_context& ctx, const run_options& opt = {}) {
+  detail::check_slice<T>("simple_gla", ctx, a.q.extent(1), !a.cu_seqlens.empty());
+  const index_t B = a.q.extent(0), TL = a.q.extent(1), H = a.q.extent(2), K = a.q.extent(3), V = a.v.extent(3);
+  const T scale = a.scale ? T(*a.scale) : T(1) / std::sqrt(T(K));
+  auto g = a.g;
+  auto logdecay = [g](index_t b, index_t t, index_t h, index_t) { return g(b, t, h); };
+  detail::two_pass<T>(
+      ctx, opt, B, TL, H, K, V, a.initial_state, a.final_state,
+      [&](const_view<T, 4> init, tensor_view<T, 4> fin) {
+        simple_gla_args<T> la = a;
+        la.initial_state = init;
+        la.final_state = fin;
+        seqmix::simple_gla(la, opt);
+      },
+      logdecay, detail::qk_correction<T>(a.q, a.o, scale, K, V, logdecay));
+}
+
+template <class T>
+void ssd(const ssd_args<T>& a, const mpi_context& ctx, const run_options& opt = {}) {
+  detail::check_slice<T>("ssd", ctx, a.x.extent(1), !a.cu_seqlens.empty());
+  const index_t B = a.x.extent(0), TL = a.x.extent(1), H = a.x.extent(2), P = a.x.extent(3);
+  const index_t G = a.B.extent(2), N = a.B.extent(3), heads_per_group = G > 0 ? H / G : 1;
+  auto dt = a.dt;
+  auto A = a.A;
+  auto Cm = a.C;
+  auto o = a.o;
+  auto logdecay = [dt, A](index_t b, index_t t, index_t h, index_t) { return dt(b, t, h) * A(h); };
+  detail::two_pass<T>(
+      ctx, opt, B, TL, H, P, N, a.initial_state, a.final_state,
+      [&](const_view<T, 4> init, tensor_view<T, 4> fin) {
+        ssd_args<T> la = a;
+        la.initial_state = init;
+        la.final_state = fin;
+        seqmix::ssd(la, opt);
+      },
+      logdecay,
+      [=](index_t b, index_t h, const T* sin, T* cum, index_t t0, index_t rows, std::vector<T>& lhs) {
+        // o_t += e^{cum_t} S_in C_t: rows of (e^{cum} ⊙ C) [rows,N] times S_inᵀ [N,P].
+        const index_t gi = h / heads_per_group;
+        lhs.resize(static_cast<std::size_t>(rows * N));
+        for (index_t t = 0; t < rows; ++t) {
+          cum[0] += logdecay(b, t0 + t, h, 0);
+          const T e = std::exp(cum[0]);
+          for (index_t j = 0; j < N; ++j) lhs[t * N + j] = e * Cm(b, t0 + t, gi, j);
+        }
+        for (index_t r = 1; r < P; ++r) cum[r] = cum[0];
+        Eigen::Map<const detail::row_major<T>> L(lhs.data(), rows, N), S(sin, P, N);
+        detail::strided_map<T> O(o.ptr(b, t0, h), rows, P, Eigen::OuterStride<>(o.stride(1)));
+        O.noalias() += L * S.transpose();
+      });
+}
+
+}  // namespace seqmix::distributed

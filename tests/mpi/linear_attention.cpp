@@ -1,0 +1,94 @@
+// Distributed gla / simple_gla / ssd == the single-process op on the whole sequence (same
+// precision), even and uneven slices, T not divisible by the rank count, with and without an
+// initial state; final_state == the single-process final state on every rank.
+#include "seqmix/distributed/linear_attention.hpp"
+#include "support/mpi_testing.hpp"
+
+using namespace seqmix;
+using namespace seqmix::testing;
+
+namespace {
+constexpr index_t lengths[] = {0, 1, 37, 130};
+}
+
+TEMPLATE_TEST_CASE("distributed gla == single process", "[mpi][gla]", float, double) {
+  using T = TestType;
+  const index_t B = 2, H = 3, K = 8, V = 5;
+  for (index_t TT : lengths)
+    for (bool uneven : {false, true})
+      for (bool with_init : {false, true}) {
+        auto q = random_tensor<T>({B, TT, H, K}), k = random_tensor<T>({B, TT, H, K});
+        auto v = random_tensor<T>({B, TT, H, V}), g = random_tensor<T>({B, TT, H, K}, -0.2, 0.0);
+        auto s0 = with_init ? random_tensor<T>({B, H, K, V}) : tensor<T>();
+        tensor<T> o({B, TT, H, V}), fs({B, H, K, V});
+        gla_args<T> full{cv<4>(q), cv<4>(k), cv<4>(v), cv<4>(g), mv<4>(o), cv<4>(s0), mv<4>(fs)};
+        seqmix::gla(full);
+
+        const auto ctx = distributed::make_context(MPI_COMM_WORLD, test_offsets(TT, uneven));
+        auto ql = time_slice(q, ctx.begin, ctx.end), kl = time_slice(k, ctx.begin, ctx.end);
+        auto vl = time_slice(v, ctx.begin, ctx.end), gl = time_slice(g, ctx.begin, ctx.end);
+        tensor<T> ol({B, ctx.length(), H, V}), fsl({B, H, K, V});
+        distributed::gla<T>({cv<4>(ql), cv<4>(kl), cv<4>(vl), cv<4>(gl), mv<4>(ol), cv<4>(s0), mv<4>(fsl)}, ctx);
+        const double err =
+            global_max(std::max(max_rel_error(ol, time_slice(o, ctx.begin, ctx.end)), max_rel_error(fsl, fs)));
+        INFO("T=" << TT << " uneven=" << uneven << " init=" << with_init << " ranks=" << ctx.size);
+        REQUIRE(err <= 4 * tol<T>);
+      }
+}
+
+TEMPLATE_TEST_CASE("distributed simple_gla == single process", "[mpi][simple_gla]", float, double) {
+  using T = TestType;
+  const index_t B = 1, H = 2, K = 6, V = 9;
+  for (index_t TT : lengths)
+    for (bool uneven : {false, true}) {
+      auto q = random_tensor<T>({B, TT, H, K}), k = random_tensor<T>({B, TT, H, K});
+      auto v = random_tensor<T>({B, TT, H, V}), g = random_tensor<T>({B, TT, H}, -0.2, 0.0);
+      auto s0 = random_tensor<T>({B, H, K, V});
+      tensor<T> o({B, TT, H, V}), fs({B, H, K, V});
+      seqmix::simple_gla<T>({cv<4>(q), cv<4>(k), cv<4>(v), cv<3>(g), mv<4>(o), cv<4>(s0), mv<4>(fs)});
+
+      const auto ctx = distributed::make_context(MPI_COMM_WORLD, test_offsets(TT, uneven));
+      auto ql = time_slice(q, ctx.begin, ctx.end), kl = time_slice(k, ctx.begin, ctx.end);
+      auto vl = time_slice(v, ctx.begin, ctx.end), gl = time_slice(g, ctx.begin, ctx.end);
+      tensor<T> ol({B, ctx.length(), H, V}), fsl({B, H, K, V});
+      distributed::simple_gla<T>({cv<4>(ql), cv<4>(kl), cv<4>(vl), cv<3>(gl), mv<4>(ol), cv<4>(s0), mv<4>(fsl)},
+                                 ctx);
+      const double err =
+          global_max(std::max(max_rel_error(ol, time_slice(o, ctx.begin, ctx.end)), max_rel_error(fsl, fs)));
+      INFO("T=" << TT << " uneven=" << uneven << " ranks=" << ctx.size);
+      REQUIRE(err <= 4 * tol<T>);
+    }
+}
+
+TEMPLATE_TEST_CASE("distributed ssd == single process", "[mpi][ssd]", float, double) {
+  using T = TestType;
+  const index_t B = 2, H = 4, G = 2, P = 5, N = 7;
+  for (index_t TT : lengths)
+    for (bool uneven : {false, true}) {
+      auto x = random_tensor<T>({B, TT, H, P}), dt = random_tensor<T>({B, TT, H}, 0.01, 0.3);
+      auto A = random_tensor<T>({H}, -1.0, -0.1), D = random_tensor<T>({H});
+      auto Bm = random_tensor<T>({B, TT, G, N}), Cm = random_tensor<T>({B, TT, G, N});
+      auto s0 = random_tensor<T>({B, H, P, N});
+      tensor<T> o({B, TT, H, P}), fs({B, H, P, N});
+      seqmix::ssd<T>({cv<4>(x), cv<3>(dt), cv<1>(A), cv<4>(Bm), cv<4>(Cm), cv<1>(D), mv<4>(o), cv<4>(s0), mv<4>(fs)});
+
+      const auto ctx = distributed::make_context(MPI_COMM_WORLD, test_offsets(TT, uneven));
+      auto xl = time_slice(x, ctx.begin, ctx.end), dtl = time_slice(dt, ctx.begin, ctx.end);
+      auto Bl = time_slice(Bm, ctx.begin, ctx.end), Cl = time_slice(Cm, ctx.begin, ctx.end);
+      tensor<T> ol({B, ctx.length(), H, P}), fsl({B, H, P, N});
+      distributed::ssd<T>(
+          {cv<4>(xl), cv<3>(dtl), cv<1>(A), cv<4>(Bl), cv<4>(Cl), cv<1>(D), mv<4>(ol), cv<4>(s0), mv<4>(fsl)}, ctx);
+      const double err =
+          global_max(std::max(max_rel_error(ol, time_slice(o, ctx.begin, ctx.end)), max_rel_error(fsl, fs)));
+      INFO("T=" << TT << " uneven=" << uneven << " ranks=" << ctx.size);
+      REQUIRE(err <= 4 * tol<T>);
+    }
+}
+
+TEST_CASE("distributed gla: varlen is not supported yet", "[mpi][gla]") {
+  const auto ctx = distributed::make_context(MPI_COMM_WORLD, index_t(0));
+  tensor<float> q({1, 0, 1, 4}), o({1, 0, 1, 4});
+  const std::int64_t cu[] = {0, 0};
+  gla_args<float> a{cv<4>(q), cv<4>(q), cv<4>(q), cv<4>(q), mv<4>(o), {}, {}, cu};
+  REQUIRE_THROWS_WITH(distributed::gla<float>(a, ctx), Catch::Contains("cu_seqlens"));
+}
