@@ -12,7 +12,7 @@
 //   u         vector decay only: the RWKV-5/6 readout o_t = (S_{t-1} + Diag(u) k_t v_tᵀ)ᵀ (scale·q_t)
 //             (strictly causal + bonus), with the same state recurrence.
 // Entry points: `run_head<D, Arch>(problem, form, chunk)` (serial) and
-// `run_head_two_pass<D, Arch>(problem, chunk, threads)` (one head, chunks over threads);
+// `chunked_two_pass<D, Arch>(problem, chunk, threads)` (one head, chunks over threads);
 // `run_heads` threads over independent heads and picks between them. Results are bitwise
 // identical for any thread count: the serial chunked form does exactly the arithmetic of the
 // two-pass form (each chunk's state increment dS computed from zero, then S = α⊙S + dS).
