@@ -146,13 +146,21 @@ void attention_parallel(const attention_args<T>& a, int threads) {
     T* kp = packed + pack_off[si] + kh * per;
     return std::pair<T*, T*>(kp, kp + sh::packed_k(seqs[si].sk, K));
   };
-  parallel_for(index_t(seqs.size()) * H, threads, [&](index_t u) {
-    const std::size_t si = std::size_t(u / H);
-    const index_t kh = u % H;
+  // in memory order (position-major, all kv heads of a position together): blocks of
+  // `pack_block` positions (one block also zero-fills the padding of the last tile)
+  constexpr index_t pack_block = 4 * sh::BK;
+  std::vector<std::pair<std::size_t, index_t>> blocks;
+  for (std::size_t si = 0; si < seqs.size(); ++si)
+    for (index_t s0 = 0; s0 < sh::tiles(seqs[si].sk) * sh::BK; s0 += pack_block) blocks.push_back({si, s0});
+  parallel_for(index_t(blocks.size()), threads, [&](index_t bi) {
+    const auto [si, s0] = blocks[std::size_t(bi)];
     const auto& sq = seqs[si];
-    auto [kp, vp] = unit_ptr(si, kh);
-    kernels::attention::flash_pack<Arch, T>(a.k.ptr(sq.b, sq.k0, kh), a.k.stride(1), a.v.ptr(sq.b, sq.k0, kh),
-                                            a.v.stride(1), sq.sk, K, V, kp, vp);
+    const index_t s1 = std::min(s0 + pack_block, sh::tiles(sq.sk) * sh::BK);
+    for (index_t kh = 0; kh < H; ++kh) {
+      auto [kp, vp] = unit_ptr(si, kh);
+      kernels::attention::flash_pack<Arch, T>(a.k.ptr(sq.b, sq.k0, kh), a.k.stride(1), a.v.ptr(sq.b, sq.k0, kh),
+                                              a.v.stride(1), sq.sk, K, V, kp, vp, s0, s1);
+    }
   });
   const double* cum = attention_cumsum(a, seqs, threads);
   // work items: (sequence, query head, query tile i, query tile n-1-i): equal causal work

@@ -41,20 +41,23 @@ struct flash_shape {
 
 // Packs K and V of one (sequence, kv head) into contiguous zero-padded rows: K as
 // [tiles·BK][K], V as [tiles·BK][vpad(V)]. This removes the H·K stride between positions
-// (rows 4 KiB apart alias in L1) and pads tiles so the micro-kernel needs no tails.
+// (rows 4 KiB apart alias in L1) and pads tiles so the micro-kernel needs no tails. Rows
+// [row_begin, row_end) only (default: all), so callers can pack in memory order.
 template <class Arch, class T>
 void flash_pack(const T* k, index_t ldk, const T* v, index_t ldv, index_t keys, index_t K, index_t V, T* kp,
-                T* vp) noexcept {
+                T* vp, index_t row_begin = 0, index_t row_end = -1) noexcept {
   using sh = flash_shape<Arch, T>;
   const index_t rows = sh::tiles(keys) * sh::BK, Vp = sh::vpad(V);
-  for (index_t s = 0; s < keys; ++s) {
-    std::memcpy(kp + s * K, k + s * ldk, sizeof(T) * std::size_t(K));
-    std::memcpy(vp + s * Vp, v + s * ldv, sizeof(T) * std::size_t(V));
-    for (index_t e = V; e < Vp; ++e) vp[s * Vp + e] = T(0);
-  }
-  if (rows > keys) {
-    std::memset(static_cast<void*>(kp + keys * K), 0, sizeof(T) * std::size_t((rows - keys) * K));
-    std::memset(static_cast<void*>(vp + keys * Vp), 0, sizeof(T) * std::size_t((rows - keys) * Vp));
+  if (row_end < 0 || row_end > rows) row_end = rows;
+  for (index_t s = row_begin; s < row_end; ++s) {
+    if (s < keys) {
+      std::memcpy(kp + s * K, k + s * ldk, sizeof(T) * std::size_t(K));
+      std::memcpy(vp + s * Vp, v + s * ldv, sizeof(T) * std::size_t(V));
+      for (index_t e = V; e < Vp; ++e) vp[s * Vp + e] = T(0);
+    } else {
+      std::memset(static_cast<void*>(kp + s * K), 0, sizeof(T) * std::size_t(K));
+      std::memset(static_cast<void*>(vp + s * Vp), 0, sizeof(T) * std::size_t(Vp));
+    }
   }
 }
 
