@@ -1,0 +1,220 @@
+#pragma once
+// Ring attention: softmax attention (causal or not) over a sequence whose tokens are spread
+// over the ranks of a communicator. Each rank keeps its queries; the K/V blocks travel around
+// the ring (rank r sends to r+1 and receives from r-1, P-1 steps, non-blocking: the next
+// block is in flight while the current one is computed) and every rank folds each block into
+// a running (max m, denominator l, unnormalised output O) per query with the online-softmax
+// rule:  m' = max(m, max_s x_s),  l' = e^{m-m'} l + Σ e^{x_s-m'},  O' = e^{m-m'} O + Σ e^{x_s-m'} v_s.
+// Which global positions a rank holds is a ring_layout: contiguous slices (mpi_context's
+// offsets), or zig-zag (2P chunks, rank r holds chunks r and 2P-1-r) so that every rank does
+// the same causal work. The local tensors' time axis is the concatenation of the rank's
+// segments. Blocks that causality hides entirely are skipped (they are still forwarded).
+// Communication per rank: (P-1) · T/P · H · (K+V) elements, overlapped with compute.
+// Block partials are computed here with Eigen GEMMs in tiles (the single-process attention
+// kernel does not expose its running max / denominator).
+// Not supported: sliding window, ALiBi, FoX gate, varlen, S != T (option_error).
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "seqmix/core/options.hpp"
+#include "seqmix/core/threading.hpp"
+#include "seqmix/distributed/mpi_context.hpp"
+#include "seqmix/ops/args/attention.hpp"
+
+namespace seqmix::distributed {
+
+struct segment {
+  index_t begin = 0, length = 0;  // global positions [begin, begin + length)
+};
+
+// Which global positions each rank holds, in local order.
+struct ring_layout {
+  std::vector<std::vector<segment>> ranks;
+
+  index_t local_length(int r) const {
+    index_t n = 0;
+    for (const auto& s : ranks[std::size_t(r)]) n += s.length;
+    return n;
+  }
+  index_t max_local_length() const {
+    index_t n = 0;
+    for (int r = 0; r < int(ranks.size()); ++r) n = std::max(n, local_length(r));
+    return n;
+  }
+};
+
+// Contiguous slices from offsets (size + 1 entries), e.g. even_offsets / weighted_offsets.
+inline ring_layout contiguous_layout(const std::vector<index_t>& off) {
+  ring_layout l;
+  for (std::size_t r = 0; r + 1 < off.size(); ++r) l.ranks.push_back({segment{off[r], off[r + 1] - off[r]}});
+  return l;
+}
+inline ring_layout contiguous_layout(const mpi_context& ctx) {
+  std::vector<index_t> be(std::size_t(2 * ctx.size));
+  index_t mine[2] = {ctx.begin, ctx.end};
+  MPI_Allgather(mine, 2, MPI_INT64_T, be.data(), 2, MPI_INT64_T, ctx.comm);
+  ring_layout l;
+  for (int r = 0; r < ctx.size; ++r) l.ranks.push_back({segment{be[2 * r], be[2 * r + 1] - be[2 * r]}});
+  return l;
+}
+
+// Zig-zag: `total` split in 2·parts near-even chunks; rank r holds chunks r and 2·parts-1-r,
+// so every rank has one early and one late chunk (equal causal work).
+inline ring_layout zigzag_layout(index_t total, int parts) {
+  const auto off = even_offsets(total, 2 * parts);
+  ring_layout l;
+  for (int r = 0; r < parts; ++r) {
+    const int a = r, b = 2 * parts - 1 - r;
+    l.ranks.push_back({segment{off[a], off[a + 1] - off[a]}, segment{off[b], off[b + 1] - off[b]}});
+  }
+  return l;
+}
+
+namespace detail {
+
+template <class T>
+using rm_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+inline constexpr index_t ring_bq = 64;   // query rows per tile
+inline constexpr index_t ring_bk = 256;  // keys per tile
+
+// Folds keys [0, nk) of a K/V block (rows strided by ldk / ldv) into the running state of
+// queries [0, nq) (q rows strided by ldq; O rows contiguous, V wide). qpos / kpos: global
+// position of the first query / key (positions are consecutive inside a segment).
+template <class T>
+void fold_block(const T* q, index_t ldq, index_t nq, index_t qpos, const T* k, index_t ldk, const T* v, index_t ldv,
+                index_t nk, index_t kpos, index_t K, index_t V, T scale, bool causal, T* m, T* l, T* O,
+                rm_matrix<T>& S) {
+  using map_c = Eigen::Map<const rm_matrix<T>, 0, Eigen::OuterStride<>>;
+  const T ninf = -std::numeric_limits<T>::infinity();
+  for (index_t i0 = 0; i0 < nq; i0 += ring_bq) {
+    const index_t ni = std::min(ring_bq, nq - i0);
+    const index_t qlast = qpos + i0 + ni - 1;
+    map_c Q(q + i0 * ldq, ni, K, Eigen::OuterStride<>(ldq));
+    Eigen::Map<rm_matrix<T>> Ot(O + i0 * V, ni, V);
+    for (index_t j0 = 0; j0 < nk; j0 += ring_bk) {
+      const index_t nj = std::min(ring_bk, nk - j0);
+      if (causal && kpos + j0 > qlast) break;  // this and later key tiles are in the future
+      map_c Kt(k + j0 * ldk, nj, K, Eigen::OuterStride<>(ldk));
+      map_c Vt(v + j0 * ldv, nj, V, Eigen::OuterStride<>(ldv));
+      S.resize(ni, nj);
+      S.noalias() = (Q * Kt.transpose()) * scale;
+      const bool partial = causal && kpos + j0 + nj - 1 > qpos + i0;
+      for (index_t i = 0; i < ni; ++i) {
+        T* s = S.data() + i * nj;
+        if (partial) {
+          const index_t visible = std::clamp<index_t>(qpos + i0 + i - (kpos + j0) + 1, 0, nj);
+          for (index_t j = visible; j < nj; ++j) s[j] = ninf;
+        }
+        T mx = m[i0 + i];
+        for (index_t j = 0; j < nj; ++j) mx = std::max(mx, s[j]);
+        const T shift = mx == ninf ? T(0) : mx;  // a fully masked row stays empty
+        const T alpha = m[i0 + i] == ninf ? T(0) : std::exp(m[i0 + i] - shift);
+        m[i0 + i] = mx;
+        l[i0 + i] *= alpha;
+        Ot.row(i) *= alpha;
+        Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>> row(s, nj);
+        row = (row - shift).exp();
+        l[i0 + i] += row.sum();
+      }
+      Ot.noalias() += S * Vt;
+    }
+  }
+}
+
+}  // namespace detail
+
+// a: this rank's tokens (time axis = the concatenation of layout.ranks[rank]'s segments);
+// q [B,TL,HQ,K], k/v [B,TL,H,*], o [B,TL,HQ,V]. Collective over comm.
+template <class T>
+void ring_attention(const attention_args<T>& a, MPI_Comm comm, const ring_layout& layout, const run_options& opt = {}) {
+  int rank = 0, P = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &P);
+  if (int(layout.ranks.size()) != P)
+    throw option_error("distributed::ring_attention: the layout has " + std::to_string(layout.ranks.size()) +
+                       " ranks, the communicator " + std::to_string(P));
+  if (a.window != 0 || !a.alibi_slopes.empty() || !a.g.empty() || !a.cu_seqlens.empty())
+    throw option_error("distributed::ring_attention: window, alibi_slopes, g and cu_seqlens are not supported");
+  const index_t B = a.q.extent(0), TL = a.q.extent(1), HQ = a.q.extent(2), K = a.q.extent(3);
+  const index_t H = a.k.extent(2), V = a.v.extent(3);
+  if (TL != layout.local_length(rank) || a.k.extent(1) != TL || a.v.extent(1) != TL || a.o.extent(1) != TL ||
+      a.k.extent(3) != K || a.o.extent(3) != V || a.o.extent(2) != HQ || H <= 0 || HQ % H != 0)
+    throw shape_error("distributed::ring_attention: q " + std::to_string(TL) + " local positions, k/v/o must match (layout says " +
+                      std::to_string(layout.local_length(rank)) + ") and HQ % H == 0");
+  const T scale = a.scale ? T(*a.scale) : T(1) / std::sqrt(T(K));
+  const index_t group = HQ / H, Lmax = layout.max_local_length();
+  const index_t per_pos = H * (K + V), block_elems = B * Lmax * per_pos;
+  // two K/V buffers [B, Lmax, H, K+V]: the block being computed and the one in flight
+  std::vector<T> buf[2] = {std::vector<T>(std::size_t(std::max<index_t>(block_elems, 1))),
+                           std::vector<T>(std::size_t(std::max<index_t>(block_elems, 1)))};
+  for (index_t b = 0; b < B; ++b)
+    for (index_t t = 0; t < TL; ++t)
+      for (index_t h = 0; h < H; ++h) {
+        T* dst = buf[0].data() + ((b * Lmax + t) * H + h) * (K + V);
+        for (index_t i = 0; i < K; ++i) dst[i] = a.k(b, t, h, i);
+        for (index_t j = 0; j < V; ++j) dst[K + j] = a.v(b, t, h, j);
+      }
+  const index_t items = B * HQ;
+  std::vector<T> m(std::size_t(items * TL), -std::numeric_limits<T>::infinity()), l(std::size_t(items * TL), T(0));
+  std::vector<T> O(std::size_t(items * TL * V), T(0));
+  const int threads = resolve_threads(opt);
+  const auto& qsegs = layout.ranks[std::size_t(rank)];
+  const int next = (rank + 1) % P, prev = (rank + P - 1) % P;
+  for (int step = 0; step < P; ++step) {
+    const int src = (rank - step + P) % P;  // whose K/V block buf[step % 2] holds
+    T* cur = buf[step % 2].data();
+    MPI_Request req[2];
+    int nreq = 0;
+    if (step + 1 < P) {  // pass the current block on while computing with it
+      const int count = int(block_elems);
+      MPI_Irecv(buf[(step + 1) % 2].data(), count, detail::mpi_type<T>(), prev, step, comm, &req[nreq++]);
+      MPI_Isend(cur, count, detail::mpi_type<T>(), next, step, comm, &req[nreq++]);
+    }
+    const auto& ksegs = layout.ranks[std::size_t(src)];
+    bool any = false;  // causal: skip blocks entirely in the future of every local query
+    for (const auto& qs : qsegs)
+      for (const auto& ks : ksegs)
+        if (qs.length > 0 && ks.length > 0 && (!a.causal || ks.begin <= qs.begin + qs.length - 1)) any = true;
+    if (any) {
+      parallel_for(items, threads, [&](index_t it) {
+        const index_t b = it / HQ, hq = it % HQ, kh = hq / group;
+        detail::rm_matrix<T> S;
+        index_t qoff = 0;
+        for (const auto& qs : qsegs) {
+          index_t koff = 0;
+          for (const auto& ks : ksegs) {
+            if (qs.length > 0 && ks.length > 0) {
+              const T* kp = cur + ((b * Lmax + koff) * H + kh) * (K + V);
+              const index_t row = it * TL + qoff;
+              detail::fold_block<T>(a.q.ptr(b, qoff, hq), a.q.stride(1), qs.length, qs.begin, kp, per_pos, kp + K,
+                                    per_pos, ks.length, ks.begin, K, V, scale, a.causal, m.data() + row,
+                                    l.data() + row, O.data() + row * V, S);
+            }
+            koff += ks.length;
+          }
+          qoff += qs.length;
+        }
+      });
+    }
+    if (nreq) MPI_Waitall(nreq, req, MPI_STATUSES_IGNORE);
+  }
+  parallel_for(items, threads, [&](index_t it) {
+    const index_t b = it / HQ, hq = it % HQ;
+    for (index_t t = 0; t < TL; ++t) {
+      const T inv = l[std::size_t(it * TL + t)] > T(0) ? T(1) / l[std::size_t(it * TL + t)] : T(0);
+      for (index_t j = 0; j < V; ++j) a.o(b, t, hq, j) = O[std::size_t((it * TL + t) * V + j)] * inv;
+    }
+  });
+}
+
+// Contiguous slices given by the context (every rank's [begin, end)).
+template <class T>
+void ring_attention(const attention_args<T>& a, const mpi_context& ctx, const run_options& opt = {}) {
+  ring_attention(a, ctx.comm, contiguous_layout(ctx), opt);
+}
+
+}  // namespace seqmix::distributed
