@@ -83,15 +83,15 @@ SEQMIX_INLINE void rwkv6_step(T* s, const step_scratch<T>& sc, const T* r, const
   constexpr std::size_t L = batch::size;
   const auto& c = sc.c;
   T *rh = sc.x1, *bk = sc.x2;
-  const std::size_t nreb = advance_scales<Arch, T>(w, Kp, c, sc.fresh);
   const batch scl(scale);
   batch bonus(T(0));
-  for (std::size_t i = 0; i < Kp; i += L) {
-    const batch rv = scl * batch::load_aligned(r + i), kv = batch::load_aligned(k + i);
-    bonus = xsimd::fma(rv * batch::load_aligned(u + i), kv, bonus);
-    (rv * batch::load_aligned(c.e_old + i)).store_aligned(rh + i);
-    (kv * batch::load_aligned(c.inv + i)).store_aligned(bk + i);
-  }
+  const std::size_t nreb =
+      advance_scales<Arch, T>(w, Kp, c, sc.fresh, [&](std::size_t i, const batch& e_old, const batch&, const batch& inv) {
+        const batch rv = scl * batch::load_aligned(r + i), kv = batch::load_aligned(k + i);
+        bonus = xsimd::fma(rv * batch::load_aligned(u + i), kv, bonus);
+        (rv * e_old).store_aligned(rh + i);
+        (kv * inv).store_aligned(bk + i);
+      });
   const std::size_t nvec = Vp / L;
   std::size_t ndirect = 0;
   for (std::size_t n = 0; n < nreb; ++n) {  // rebased rows: S̃_i ← S_{t-1,i} (scale 1)

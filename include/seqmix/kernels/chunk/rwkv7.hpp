@@ -84,21 +84,20 @@ SEQMIX_INLINE void rwkv7_step(T* s, T* sa, const step_scratch<T>& sc, const T* r
   constexpr std::size_t L = batch::size;
   const auto& c = sc.c;
   T *bb = sc.x1, *bk = sc.x2, *rh = sc.x3, *ah = sc.x4;
-  const std::size_t nreb = advance_scales<Arch, T>(w, Kp, c, sc.fresh);
+  const batch scl(scale);
+  const std::size_t nreb =
+      advance_scales<Arch, T>(w, Kp, c, sc.fresh, [&](std::size_t i, const batch&, const batch& en, const batch& inv) {
+        (batch::load_aligned(b + i) * inv).store_aligned(bb + i);
+        (batch::load_aligned(k + i) * inv).store_aligned(bk + i);
+        (scl * batch::load_aligned(r + i) * en).store_aligned(rh + i);
+        (an ? batch::load_aligned(an + i) * en : batch(T(0))).store_aligned(ah + i);
+      });
   const std::size_t nvec = Vp / L;
   for (std::size_t n = 0; n < nreb; ++n) {
     const std::size_t i = c.rebased[n];
     const batch al(c.alpha[i]);
     T* row = s + i * Vp;
     for (std::size_t q = 0; q < nvec; ++q) (al * batch::load_aligned(row + q * L)).store_aligned(row + q * L);
-  }
-  const batch scl(scale);
-  for (std::size_t i = 0; i < Kp; i += L) {
-    const batch inv = batch::load_aligned(c.inv + i), en = batch::load_aligned(c.e_new + i);
-    (batch::load_aligned(b + i) * inv).store_aligned(bb + i);
-    (batch::load_aligned(k + i) * inv).store_aligned(bk + i);
-    (scl * batch::load_aligned(r + i) * en).store_aligned(rh + i);
-    (an ? batch::load_aligned(an + i) * en : batch(T(0))).store_aligned(ah + i);
   }
   for (std::size_t q0 = 0; q0 < nvec; q0 += 4)
     rwkv7_block<batch>(std::min<std::size_t>(4, nvec - q0), s + q0 * L, Vp, K, bb, bk, rh, ah, v + q0 * L,

@@ -50,9 +50,11 @@ struct row_coefficients {
 
 // w: this step's log decays, Kp values (padding lanes 0). Returns the number of rebased
 // rows (listed in c.rebased; fresh[i] says whether d_i itself is in range).
-template <class Arch, class T>
+// per_block(i, E_old, E_new, 1/E_new) is called for each batch of rows [i, i + L), so the
+// step's coefficients are computed in the same pass.
+template <class Arch, class T, class F>
 SEQMIX_INLINE std::size_t advance_scales(const T* w, std::size_t Kp, const row_coefficients<T>& c,
-                                         unsigned char* fresh_out) noexcept {
+                                         unsigned char* fresh_out, F&& per_block) noexcept {
   using batch = xsimd::batch<T, Arch>;
   constexpr std::size_t L = batch::size;
   const batch floor(scale_floor<T>), ceil(T(1) / scale_floor<T>), one(T(1));
@@ -66,8 +68,7 @@ SEQMIX_INLINE std::size_t advance_scales(const T* w, std::size_t Kp, const row_c
     const batch Enew = xsimd::select(normal, En, xsimd::select(fresh, d, one));
     E.store_aligned(c.e_old + i);
     Enew.store_aligned(c.E + i);
-    Enew.store_aligned(c.e_new + i);
-    (one / Enew).store_aligned(c.inv + i);
+    per_block(i, E, Enew, one / Enew);
     if (!xsimd::all(normal)) {  // rare: list the rows
       const batch alpha = xsimd::select(fresh, E, En);
       alpha.store_aligned(c.alpha + i);
