@@ -50,7 +50,7 @@ if [ "$fuzz_seconds" != "0" ]; then
     cmake --preset fuzz > /dev/null
     cmake --build --preset fuzz -j"$jobs"
     export ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1"
-    export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+    export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/ubsan.supp"
     for target in safetensors runner; do
       corpus="build-fuzz/corpus/$target"  # grows here; the committed seeds stay read-only
       log="build-fuzz/fuzz_$target.log"

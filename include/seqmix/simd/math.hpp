@@ -13,7 +13,20 @@ namespace seqmix::simd {
 template <class T, class Arch = xsimd::default_arch>
 using batch = xsimd::batch<T, Arch>;
 
-template <class V> SEQMIX_INLINE V exp(const V& x) noexcept { return xsimd::exp(x); }
+// xsimd 8.1's batch exp converts round(x / ln 2) to an integer for every lane before
+// selecting 0 / inf for out-of-range lanes; for double on targets without AVX512DQ that
+// conversion is a scalar cast, undefined for ±inf, NaN and huge |x| (UBSan reports it). The
+// input is clamped to [-760, 760] (exp is already 0 / inf there) and NaN put back.
+template <class V> SEQMIX_INLINE V exp(const V& x) noexcept {
+  if constexpr (std::is_floating_point_v<V>) {
+    return xsimd::exp(x);
+  } else if constexpr (std::is_same_v<typename V::value_type, double>) {
+    const V xc = xsimd::min(xsimd::max(x, V(-760.0)), V(760.0));
+    return xsimd::select(xsimd::isnan(x), x, xsimd::exp(xc));
+  } else {
+    return xsimd::exp(x);
+  }
+}
 template <class V> SEQMIX_INLINE V log(const V& x) noexcept { return xsimd::log(x); }
 template <class V> SEQMIX_INLINE V log1p(const V& x) noexcept { return xsimd::log1p(x); }
 template <class V> SEQMIX_INLINE V fma(const V& a, const V& b, const V& c) noexcept { return xsimd::fma(a, b, c); }
