@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 jobs="$(nproc)"
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null
-cmake --build build -j"$jobs"
+cmake --build build --target seqmix_check -j"$jobs"   # tests, examples, seqmix-run (not the benchmarks)
 ctest --test-dir build --output-on-failure -j"$jobs"
 
 # The sanitizer pass builds and runs the test areas in SEQMIX_SANITIZE_AREAS (default: the
