@@ -7,5 +7,5 @@ SUDO=""
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   cmake make g++ libeigen3-dev libxsimd-dev xtl-dev catch2 libbenchmark-dev nlohmann-json3-dev \
-  libomp-dev python3-numpy gnuplot-nox clang libclang-rt-14-dev > /dev/null
+  libomp-dev python3-numpy gnuplot-nox clang libclang-rt-14-dev libopenmpi-dev openmpi-bin > /dev/null
 echo "seqmix: dependencies installed"
