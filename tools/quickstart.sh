@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null
-cmake --build build -j"$(nproc)"
-if [ -x build/bench/bench_compare_mixers ]; then
-  build/bench/bench_compare_mixers --quick
-else
-  build/examples/example_quickstart
-fi
+# the comparison and the runner only; `bash tools/run-tests.sh` builds the tests, and a plain
+# `cmake --build build` builds everything (all benchmarks and examples too)
+cmake --build build --target bench_compare_mixers seqmix-run -j"$(nproc)"
+mkdir -p build/compare
+cd build/compare
+../bench/bench_compare_mixers --quick --csv compare_mixers.csv --plot compare_mixers.png
+echo "seqmix: table above; CSV and plot in build/compare/"
