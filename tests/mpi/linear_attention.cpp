@@ -85,10 +85,38 @@ TEMPLATE_TEST_CASE("distributed ssd == single process", "[mpi][ssd]", float, dou
     }
 }
 
-TEST_CASE("distributed gla: varlen is not supported yet", "[mpi][gla]") {
+TEMPLATE_TEST_CASE("distributed gla, varlen sequences crossing rank boundaries == single process", "[mpi][gla]",
+                   float, double) {
+  using T = TestType;
+  const index_t H = 2, K = 4, V = 3;
+  const std::vector<std::vector<std::int64_t>> cases = {
+      {0, 5, 5, 40, 41, 130}, {0, 130}, {0, 1, 2, 3, 130}, {0, 64, 65, 129, 130}, {0, 0}};
+  for (const auto& cu : cases)
+    for (bool uneven : {false, true}) {
+      const index_t TT = cu.back(), N = index_t(cu.size()) - 1;
+      auto q = random_tensor<T>({1, TT, H, K}), k = random_tensor<T>({1, TT, H, K});
+      auto v = random_tensor<T>({1, TT, H, V}), g = random_tensor<T>({1, TT, H, K}, -0.2, 0.0);
+      auto s0 = random_tensor<T>({N, H, K, V});
+      tensor<T> o({1, TT, H, V}), fs({N, H, K, V});
+      gla_args<T> full{cv<4>(q), cv<4>(k), cv<4>(v), cv<4>(g), mv<4>(o), cv<4>(s0), mv<4>(fs), cu};
+      seqmix::gla(full);
+
+      const auto ctx = distributed::make_context(MPI_COMM_WORLD, test_offsets(TT, uneven));
+      auto ql = time_slice(q, ctx.begin, ctx.end), kl = time_slice(k, ctx.begin, ctx.end);
+      auto vl = time_slice(v, ctx.begin, ctx.end), gl = time_slice(g, ctx.begin, ctx.end);
+      tensor<T> ol({1, ctx.length(), H, V}), fsl({N, H, K, V});
+      distributed::gla<T>({cv<4>(ql), cv<4>(kl), cv<4>(vl), cv<4>(gl), mv<4>(ol), cv<4>(s0), mv<4>(fsl), cu}, ctx);
+      const double err =
+          global_max(std::max(max_rel_error(ol, time_slice(o, ctx.begin, ctx.end)), max_rel_error(fsl, fs)));
+      INFO("cu.size=" << cu.size() << " T=" << TT << " uneven=" << uneven << " ranks=" << ctx.size);
+      REQUIRE(err <= 4 * tol<T>);
+    }
+}
+
+TEST_CASE("distributed simple_gla: varlen is not supported yet", "[mpi][simple_gla]") {
   const auto ctx = distributed::make_context(MPI_COMM_WORLD, index_t(0));
-  tensor<float> q({1, 0, 1, 4}), o({1, 0, 1, 4});
+  tensor<float> q({1, 0, 1, 4}), g({1, 0, 1}), o({1, 0, 1, 4});
   const std::int64_t cu[] = {0, 0};
-  gla_args<float> a{cv<4>(q), cv<4>(q), cv<4>(q), cv<4>(q), mv<4>(o), {}, {}, cu};
-  REQUIRE_THROWS_WITH(distributed::gla<float>(a, ctx), Catch::Contains("cu_seqlens"));
+  simple_gla_args<float> a{cv<4>(q), cv<4>(q), cv<4>(q), cv<3>(g), mv<4>(o), {}, {}, cu};
+  REQUIRE_THROWS_WITH(distributed::simple_gla<float>(a, ctx), Catch::Contains("cu_seqlens"));
 }
