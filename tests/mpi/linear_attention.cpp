@@ -113,10 +113,44 @@ TEMPLATE_TEST_CASE("distributed gla, varlen sequences crossing rank boundaries =
     }
 }
 
-TEST_CASE("distributed simple_gla: varlen is not supported yet", "[mpi][simple_gla]") {
-  const auto ctx = distributed::make_context(MPI_COMM_WORLD, index_t(0));
-  tensor<float> q({1, 0, 1, 4}), g({1, 0, 1}), o({1, 0, 1, 4});
-  const std::int64_t cu[] = {0, 0};
-  simple_gla_args<float> a{cv<4>(q), cv<4>(q), cv<4>(q), cv<3>(g), mv<4>(o), {}, {}, cu};
-  REQUIRE_THROWS_WITH(distributed::simple_gla<float>(a, ctx), Catch::Contains("cu_seqlens"));
+TEMPLATE_TEST_CASE("distributed simple_gla and ssd, varlen across ranks == single process", "[mpi][simple_gla][ssd]",
+                   float, double) {
+  using T = TestType;
+  const index_t H = 2, K = 4, V = 3, G = 1;
+  const std::vector<std::vector<std::int64_t>> cases = {{0, 5, 5, 40, 41, 130}, {0, 130}, {0, 64, 65, 129, 130}};
+  for (const auto& cu : cases)
+    for (bool uneven : {false, true}) {
+      const index_t TT = cu.back(), N = index_t(cu.size()) - 1;
+      const auto ctx = distributed::make_context(MPI_COMM_WORLD, test_offsets(TT, uneven));
+      auto sl = [&](const tensor<T>& t) { return time_slice(t, ctx.begin, ctx.end); };
+      auto q = random_tensor<T>({1, TT, H, K}), k = random_tensor<T>({1, TT, H, K});
+      auto v = random_tensor<T>({1, TT, H, V}), g = random_tensor<T>({1, TT, H}, -0.2, 0.0);
+      auto s0 = random_tensor<T>({N, H, K, V});
+      {
+        tensor<T> o({1, TT, H, V}), fs({N, H, K, V});
+        seqmix::simple_gla<T>({cv<4>(q), cv<4>(k), cv<4>(v), cv<3>(g), mv<4>(o), cv<4>(s0), mv<4>(fs), cu});
+        auto ql = sl(q), kl = sl(k), vl = sl(v), gl = sl(g);
+        tensor<T> ol({1, ctx.length(), H, V}), fsl({N, H, K, V});
+        distributed::simple_gla<T>({cv<4>(ql), cv<4>(kl), cv<4>(vl), cv<3>(gl), mv<4>(ol), cv<4>(s0), mv<4>(fsl), cu}, ctx);
+        const double err = global_max(std::max(max_rel_error(ol, sl(o)), max_rel_error(fsl, fs)));
+        INFO("simple_gla cu.size=" << cu.size() << " uneven=" << uneven << " ranks=" << ctx.size);
+        REQUIRE(err <= 4 * tol<T>);
+      }
+      {  // ssd: x = v (P = V), B = k, C = q (N = K), dt = -g + 0.01
+        auto dt = g;
+        for (auto& x : dt.values()) x = T(0.01) - x;
+        auto A = random_tensor<T>({H}, -1.0, -0.1), D = random_tensor<T>({H});
+        auto Bm = random_tensor<T>({1, TT, G, K}), Cm = random_tensor<T>({1, TT, G, K});
+        auto st = random_tensor<T>({N, H, V, K});
+        tensor<T> o({1, TT, H, V}), fs({N, H, V, K});
+        seqmix::ssd<T>({cv<4>(v), cv<3>(dt), cv<1>(A), cv<4>(Bm), cv<4>(Cm), cv<1>(D), mv<4>(o), cv<4>(st), mv<4>(fs), cu});
+        auto vl = sl(v), dtl = sl(dt), Bl = sl(Bm), Cl = sl(Cm);
+        tensor<T> ol({1, ctx.length(), H, V}), fsl({N, H, V, K});
+        distributed::ssd<T>(
+            {cv<4>(vl), cv<3>(dtl), cv<1>(A), cv<4>(Bl), cv<4>(Cl), cv<1>(D), mv<4>(ol), cv<4>(st), mv<4>(fsl), cu}, ctx);
+        const double err = global_max(std::max(max_rel_error(ol, sl(o)), max_rel_error(fsl, fs)));
+        INFO("ssd cu.size=" << cu.size() << " uneven=" << uneven << " ranks=" << ctx.size);
+        REQUIRE(err <= 4 * tol<T>);
+      }
+    }
 }

@@ -4,7 +4,7 @@
 //   args: this rank's slice (time axis of length ctx.length()). initial_state is the state
 //   before the whole sequence (read on rank 0 only); final_state gets the state after the
 //   whole sequence on every rank. cu_seqlens (B == 1, global offsets; sequences may cross
-//   rank boundaries): gla only so far (simple_gla and ssd throw option_error).
+//   rank boundaries): a slice containing a sequence start passes on a = -inf.
 // The transition of a slice is Diag(e^{a}) per key row (a = the slice's summed log decay),
 // so (a, S) pairs compose by state_passing.hpp's exscan. Pass 1: the local op from a zero
 // state (rank 0: from initial_state). Pass 2 (ranks > 0), per (batch, head), a GEMM:
@@ -220,11 +220,25 @@ void gla(const gla_args<T>& a, const mpi_context& ctx, const run_options& opt = 
 
 template <class T>
 void simple_gla(const simple_gla_args<T>& a, const mpi_context& ctx, const run_options& opt = {}) {
-  detail::check_slice<T>("simple_gla", ctx, a.q.extent(1), !a.cu_seqlens.empty());
+  detail::check_slice<T>("simple_gla", ctx, a.q.extent(1), false);
   const index_t B = a.q.extent(0), TL = a.q.extent(1), H = a.q.extent(2), K = a.q.extent(3), V = a.v.extent(3);
   const T scale = a.scale ? T(*a.scale) : T(1) / std::sqrt(T(K));
   auto g = a.g;
   auto logdecay = [g](index_t b, index_t t, index_t h, index_t) { return g(b, t, h); };
+  if (!a.cu_seqlens.empty()) {
+    if (B != 1) throw shape_error("distributed::simple_gla: cu_seqlens needs B == 1");
+    detail::two_pass_varlen<T>(
+        ctx, opt, TL, H, K, V, a.cu_seqlens, a.initial_state, a.final_state,
+        [&](const_view<T, 4> init, tensor_view<T, 4> fin, std::span<const std::int64_t> lcu) {
+          simple_gla_args<T> la = a;
+          la.initial_state = init;
+          la.final_state = fin;
+          la.cu_seqlens = lcu;
+          seqmix::simple_gla(la, opt);
+        },
+        logdecay, detail::qk_correction<T>(a.q, a.o, scale, K, V, logdecay));
+    return;
+  }
   detail::two_pass<T>(
       ctx, opt, B, TL, H, K, V, a.initial_state, a.final_state,
       [&](const_view<T, 4> init, tensor_view<T, 4> fin) {
@@ -238,7 +252,7 @@ void simple_gla(const simple_gla_args<T>& a, const mpi_context& ctx, const run_o
 
 template <class T>
 void ssd(const ssd_args<T>& a, const mpi_context& ctx, const run_options& opt = {}) {
-  detail::check_slice<T>("ssd", ctx, a.x.extent(1), !a.cu_seqlens.empty());
+  detail::check_slice<T>("ssd", ctx, a.x.extent(1), false);
   const index_t B = a.x.extent(0), TL = a.x.extent(1), H = a.x.extent(2), P = a.x.extent(3);
   const index_t G = a.B.extent(2), N = a.B.extent(3), heads_per_group = G > 0 ? H / G : 1;
   auto dt = a.dt;
@@ -246,16 +260,7 @@ void ssd(const ssd_args<T>& a, const mpi_context& ctx, const run_options& opt = 
   auto Cm = a.C;
   auto o = a.o;
   auto logdecay = [dt, A](index_t b, index_t t, index_t h, index_t) { return dt(b, t, h) * A(h); };
-  detail::two_pass<T>(
-      ctx, opt, B, TL, H, P, N, a.initial_state, a.final_state,
-      [&](const_view<T, 4> init, tensor_view<T, 4> fin) {
-        ssd_args<T> la = a;
-        la.initial_state = init;
-        la.final_state = fin;
-        seqmix::ssd(la, opt);
-      },
-      logdecay,
-      [=](index_t b, index_t h, const T* sin, T* cum, index_t t0, index_t rows, std::vector<T>& lhs) {
+  auto corr = [=](index_t b, index_t h, const T* sin, T* cum, index_t t0, index_t rows, std::vector<T>& lhs) {
         // o_t += e^{cum_t} S_in C_t: rows of (e^{cum} ⊙ C) [rows,N] times S_inᵀ [N,P].
         const index_t gi = h / heads_per_group;
         lhs.resize(static_cast<std::size_t>(rows * N));
@@ -268,7 +273,30 @@ void ssd(const ssd_args<T>& a, const mpi_context& ctx, const run_options& opt = 
         Eigen::Map<const detail::row_major<T>> L(lhs.data(), rows, N), S(sin, P, N);
         detail::strided_map<T> O(o.ptr(b, t0, h), rows, P, Eigen::OuterStride<>(o.stride(1)));
         O.noalias() += L * S.transpose();
-      });
+      };
+  if (!a.cu_seqlens.empty()) {
+    if (B != 1) throw shape_error("distributed::ssd: cu_seqlens needs B == 1");
+    detail::two_pass_varlen<T>(
+        ctx, opt, TL, H, P, N, a.cu_seqlens, a.initial_state, a.final_state,
+        [&](const_view<T, 4> init, tensor_view<T, 4> fin, std::span<const std::int64_t> lcu) {
+          ssd_args<T> la = a;
+          la.initial_state = init;
+          la.final_state = fin;
+          la.cu_seqlens = lcu;
+          seqmix::ssd(la, opt);
+        },
+        logdecay, corr);
+    return;
+  }
+  detail::two_pass<T>(
+      ctx, opt, B, TL, H, P, N, a.initial_state, a.final_state,
+      [&](const_view<T, 4> init, tensor_view<T, 4> fin) {
+        ssd_args<T> la = a;
+        la.initial_state = init;
+        la.final_state = fin;
+        seqmix::ssd(la, opt);
+      },
+      logdecay, corr);
 }
 
 }  // namespace seqmix::distributed
