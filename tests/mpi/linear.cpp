@@ -30,6 +30,29 @@ TEMPLATE_TEST_CASE("distributed linear_scan == single process", "[mpi][linear_sc
   }
 }
 
+TEMPLATE_TEST_CASE("distributed linear_scan, varlen across ranks == single process", "[mpi][linear_scan]", float,
+                   double) {
+  using T = TestType;
+  const index_t D = 11;
+  const std::vector<std::vector<std::int64_t>> cases = {{0, 5, 5, 40, 41, 130}, {0, 130}, {0, 64, 65, 129, 130}, {0, 0}};
+  for (const auto& cu : cases)
+    for (bool uneven : {false, true}) {
+      const index_t TT = cu.back(), N = index_t(cu.size()) - 1;
+      auto x = random_tensor<T>({1, TT, D}), g = random_tensor<T>({1, TT, D}, -0.3, 0.0);
+      auto h0 = random_tensor<T>({N, D});
+      tensor<T> o({1, TT, D}), fs({N, D});
+      seqmix::linear_scan<T>({cv<3>(x), cv<3>(g), mv<3>(o), cv<2>(h0), mv<2>(fs), cu});
+      const auto ctx = distributed::make_context(MPI_COMM_WORLD, test_offsets(TT, uneven));
+      auto xl = time_slice(x, ctx.begin, ctx.end), gl = time_slice(g, ctx.begin, ctx.end);
+      tensor<T> ol({1, ctx.length(), D}), fsl({N, D});
+      distributed::linear_scan<T>({cv<3>(xl), cv<3>(gl), mv<3>(ol), cv<2>(h0), mv<2>(fsl), cu}, ctx);
+      const double err =
+          global_max(std::max(max_rel_error(ol, time_slice(o, ctx.begin, ctx.end)), max_rel_error(fsl, fs)));
+      INFO("cu.size=" << cu.size() << " uneven=" << uneven << " ranks=" << ctx.size);
+      REQUIRE(err <= 4 * tol<T>);
+    }
+}
+
 TEST_CASE("distributed linear_scan: a slice that does not match the context throws", "[mpi][linear_scan]") {
   const auto ctx = distributed::make_context(MPI_COMM_WORLD, 10 * world_size());
   tensor<float> x({1, 3, 4}), g({1, 3, 4}), o({1, 3, 4});
