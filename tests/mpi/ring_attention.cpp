@@ -1,5 +1,6 @@
 // Ring attention == the single-process attention op on the whole sequence: causal and not,
-// GQA, contiguous even / uneven slices and zig-zag, T not divisible by the rank count.
+// GQA, contiguous even / uneven slices and zig-zag, one-way and both-ways (TokenRing) rings,
+// T not divisible by the rank count.
 #include "seqmix/distributed/ring_attention.hpp"
 #include "seqmix/ops/attention.hpp"
 #include "support/mpi_testing.hpp"
@@ -38,7 +39,7 @@ TEMPLATE_TEST_CASE("ring attention == single process", "[mpi][attention]", float
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   for (index_t TT : {1, 37, 300})
     for (bool causal : {true, false})
-      for (int kind = 0; kind < 3; ++kind) {  // 0 even, 1 uneven, 2 zig-zag
+      for (int kind = 0; kind < 5; ++kind) {  // 0 even, 1 uneven, 2 zig-zag; 3, 4: zig-zag, uneven both ways
         auto q = random_tensor<T>({B, TT, HQ, K}, -2, 2), k = random_tensor<T>({B, TT, H, K}, -2, 2);
         auto v = random_tensor<T>({B, TT, H, V});
         tensor<T> o({B, TT, HQ, V});
@@ -46,14 +47,15 @@ TEMPLATE_TEST_CASE("ring attention == single process", "[mpi][attention]", float
         full.causal = causal;
         seqmix::attention(full);
 
-        const auto layout = kind == 2 ? distributed::zigzag_layout(TT, P)
-                                      : distributed::contiguous_layout(test_offsets(TT, kind == 1));
+        const auto layout = kind == 2 || kind == 3 ? distributed::zigzag_layout(TT, P)
+                                                   : distributed::contiguous_layout(test_offsets(TT, kind == 1 || kind == 4));
+        const auto dir = kind >= 3 ? distributed::ring_direction::both_ways : distributed::ring_direction::one_way;
         const auto& segs = layout.ranks[std::size_t(rank)];
         auto ql = gather_segments(q, segs), kl = gather_segments(k, segs), vl = gather_segments(v, segs);
         tensor<T> ol({B, layout.local_length(rank), HQ, V});
         attention_args<T> loc{cv<4>(ql), cv<4>(kl), cv<4>(vl), mv<4>(ol), {}, {}};
         loc.causal = causal;
-        distributed::ring_attention(loc, MPI_COMM_WORLD, layout);
+        distributed::ring_attention(loc, MPI_COMM_WORLD, layout, {}, dir);
         const double err = global_max(max_rel_error(ol, gather_segments(o, segs)));
         INFO("T=" << TT << " causal=" << causal << " layout=" << kind << " ranks=" << P);
         REQUIRE(err <= 4 * tol<T>);

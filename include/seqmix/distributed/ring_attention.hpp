@@ -12,11 +12,14 @@
 // Communication per rank: (P-1) · T/P · H · (K+V) elements, overlapped with compute.
 // Block partials are computed here with Eigen GEMMs in tiles (the single-process attention
 // kernel does not expose its running max / denominator).
+// ring_direction::both_ways (TokenRing-style) sends every block both ways round the ring:
+// ceil((P-1)/2) steps instead of P-1, using both links of each rank.
 // Not supported: sliding window, ALiBi, FoX gate, varlen, S != T (option_error).
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "seqmix/core/options.hpp"
@@ -129,8 +132,11 @@ void fold_block(const T* q, index_t ldq, index_t nq, index_t qpos, const T* k, i
 
 // a: this rank's tokens (time axis = the concatenation of layout.ranks[rank]'s segments);
 // q [B,TL,HQ,K], k/v [B,TL,H,*], o [B,TL,HQ,V]. Collective over comm.
+enum class ring_direction { one_way, both_ways };
+
 template <class T>
-void ring_attention(const attention_args<T>& a, MPI_Comm comm, const ring_layout& layout, const run_options& opt = {}) {
+void ring_attention(const attention_args<T>& a, MPI_Comm comm, const ring_layout& layout, const run_options& opt = {},
+                    ring_direction dir = ring_direction::one_way) {
   int rank = 0, P = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &P);
@@ -148,9 +154,10 @@ void ring_attention(const attention_args<T>& a, MPI_Comm comm, const ring_layout
   const T scale = a.scale ? T(*a.scale) : T(1) / std::sqrt(T(K));
   const index_t group = HQ / H, Lmax = layout.max_local_length();
   const index_t per_pos = H * (K + V), block_elems = B * Lmax * per_pos;
-  // two K/V buffers [B, Lmax, H, K+V]: the block being computed and the one in flight
-  std::vector<T> buf[2] = {std::vector<T>(std::size_t(std::max<index_t>(block_elems, 1))),
-                           std::vector<T>(std::size_t(std::max<index_t>(block_elems, 1)))};
+  // K/V buffers [B, Lmax, H, K+V]: per direction the block being computed and the one in
+  // flight (buf[0] starts with this rank's own block; buf[2], buf[3] only for both_ways)
+  const int nbuf = dir == ring_direction::both_ways ? 4 : 2;
+  std::vector<std::vector<T>> buf(std::size_t(nbuf), std::vector<T>(std::size_t(std::max<index_t>(block_elems, 1))));
   for (index_t b = 0; b < B; ++b)
     for (index_t t = 0; t < TL; ++t)
       for (index_t h = 0; h < H; ++h) {
@@ -164,29 +171,25 @@ void ring_attention(const attention_args<T>& a, MPI_Comm comm, const ring_layout
   const int threads = resolve_threads(opt);
   const auto& qsegs = layout.ranks[std::size_t(rank)];
   const int next = (rank + 1) % P, prev = (rank + P - 1) % P;
-  for (int step = 0; step < P; ++step) {
-    const int src = (rank - step + P) % P;  // whose K/V block buf[step % 2] holds
-    T* cur = buf[step % 2].data();
-    MPI_Request req[2];
-    int nreq = 0;
-    if (step + 1 < P) {  // pass the current block on while computing with it
-      const int count = int(block_elems);
-      MPI_Irecv(buf[(step + 1) % 2].data(), count, detail::mpi_type<T>(), prev, step, comm, &req[nreq++]);
-      MPI_Isend(cur, count, detail::mpi_type<T>(), next, step, comm, &req[nreq++]);
+  // fold the K/V blocks (source rank, buffer) into the running state of every query
+  auto fold = [&](const std::vector<std::pair<int, const T*>>& blocks) {
+    std::vector<std::pair<int, const T*>> live;
+    for (const auto& [src, cur] : blocks) {
+      bool any = false;  // causal: skip blocks entirely in the future of every local query
+      for (const auto& qs : qsegs)
+        for (const auto& ks : layout.ranks[std::size_t(src)])
+          if (qs.length > 0 && ks.length > 0 && (!a.causal || ks.begin <= qs.begin + qs.length - 1)) any = true;
+      if (any) live.push_back({src, cur});
     }
-    const auto& ksegs = layout.ranks[std::size_t(src)];
-    bool any = false;  // causal: skip blocks entirely in the future of every local query
-    for (const auto& qs : qsegs)
-      for (const auto& ks : ksegs)
-        if (qs.length > 0 && ks.length > 0 && (!a.causal || ks.begin <= qs.begin + qs.length - 1)) any = true;
-    if (any) {
-      parallel_for(items, threads, [&](index_t it) {
-        const index_t b = it / HQ, hq = it % HQ, kh = hq / group;
-        detail::rm_matrix<T> S;
+    if (live.empty()) return;
+    parallel_for(items, threads, [&](index_t it) {
+      const index_t b = it / HQ, hq = it % HQ, kh = hq / group;
+      detail::rm_matrix<T> S;
+      for (const auto& [src, cur] : live) {
         index_t qoff = 0;
         for (const auto& qs : qsegs) {
           index_t koff = 0;
-          for (const auto& ks : ksegs) {
+          for (const auto& ks : layout.ranks[std::size_t(src)]) {
             if (qs.length > 0 && ks.length > 0) {
               const T* kp = cur + ((b * Lmax + koff) * H + kh) * (K + V);
               const index_t row = it * TL + qoff;
@@ -198,9 +201,58 @@ void ring_attention(const attention_args<T>& a, MPI_Comm comm, const ring_layout
           }
           qoff += qs.length;
         }
-      });
+      }
+    });
+  };
+  const int count = int(block_elems);
+  if (dir == ring_direction::one_way) {
+    for (int step = 0; step < P; ++step) {
+      const int src = (rank - step + P) % P;  // whose K/V block buf[step % 2] holds
+      T* cur = buf[std::size_t(step % 2)].data();
+      MPI_Request req[2];
+      int nreq = 0;
+      if (step + 1 < P) {  // pass the current block on while computing with it
+        MPI_Irecv(buf[std::size_t((step + 1) % 2)].data(), count, detail::mpi_type<T>(), prev, step, comm, &req[nreq++]);
+        MPI_Isend(cur, count, detail::mpi_type<T>(), next, step, comm, &req[nreq++]);
+      }
+      fold({{src, cur}});
+      if (nreq) MPI_Waitall(nreq, req, MPI_STATUSES_IGNORE);
     }
-    if (nreq) MPI_Waitall(nreq, req, MPI_STATUSES_IGNORE);
+  } else {
+    // TokenRing-style: blocks travel both ways, rank r sees r-s and r+s at step s, so the
+    // P-1 foreign blocks arrive in ceil((P-1)/2) steps over both links of each rank.
+    const int nf = P / 2, nb = (P - 1) / 2;
+    T* cur_f = buf[0].data();
+    T* nxt_f = buf[1].data();
+    T* cur_b = buf[0].data();
+    T* nxt_b = buf[3].data();
+    T* spare_b = buf[2].data();
+    for (int s = 0; s <= nf; ++s) {
+      MPI_Request req[4];
+      int nreq = 0;
+      if (s < nf) {
+        MPI_Irecv(nxt_f, count, detail::mpi_type<T>(), prev, 2 * s, comm, &req[nreq++]);
+        MPI_Isend(cur_f, count, detail::mpi_type<T>(), next, 2 * s, comm, &req[nreq++]);
+      }
+      if (s < nb) {
+        MPI_Irecv(nxt_b, count, detail::mpi_type<T>(), next, 2 * s + 1, comm, &req[nreq++]);
+        MPI_Isend(cur_b, count, detail::mpi_type<T>(), prev, 2 * s + 1, comm, &req[nreq++]);
+      }
+      if (s == 0) fold({{rank, cur_f}});
+      else {
+        std::vector<std::pair<int, const T*>> blocks{{(rank - s + P) % P, cur_f}};
+        if (s <= nb) blocks.push_back({(rank + s) % P, cur_b});
+        fold(blocks);
+      }
+      if (nreq) MPI_Waitall(nreq, req, MPI_STATUSES_IGNORE);
+      std::swap(cur_f, nxt_f);
+      if (s == 0) {  // buf[0] (own block) was sent both ways; from now on each direction has its pair
+        cur_b = nxt_b;
+        nxt_b = spare_b;
+      } else {
+        std::swap(cur_b, nxt_b);
+      }
+    }
   }
   parallel_for(items, threads, [&](index_t it) {
     const index_t b = it / HQ, hq = it % HQ;
