@@ -30,11 +30,11 @@ void reshape(io::stored_tensor& t, std::vector<index_t> shape) {
   if (t.type == io::dtype::f32) {
     std::vector<float> v(n, 0.25f);
     t.bytes.resize(n * 4);
-    std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
+    if (n) std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
   } else {
     std::vector<double> v(n, 0.25);
     t.bytes.resize(n * 8);
-    std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
+    if (n) std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
   }
 }
 
