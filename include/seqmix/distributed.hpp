@@ -6,3 +6,4 @@
 #include "seqmix/distributed/linear_scan.hpp"
 #include "seqmix/distributed/linear_attention.hpp"
 #include "seqmix/distributed/ring_attention.hpp"
+#include "seqmix/distributed/delta_rule.hpp"

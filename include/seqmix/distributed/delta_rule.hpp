@@ -1,0 +1,109 @@
+#pragma once
+// Distributed delta rule (S_t = (I - β_t k_t k_tᵀ) S_{t-1} + β_t k_t v_tᵀ, o_t = S_tᵀ(scale·q_t))
+// over contiguous slices of T (see mpi_context.hpp; no varlen yet: option_error).
+// The slice's transition is a dense K×K matrix M (product of the (I - β k kᵀ) factors), and
+// the recurrence is linear in (S, v), so both come from the op itself:
+//   pass 1a: the op on the slice from a zero state (rank 0: initial_state) -> o, S_local;
+//   pass 1b (ranks > 0): the op with v = 0 and initial state I (V' = K) -> its final state is
+//            M and its output is o'_t = M_tᵀ(scale·q_t), M_t the transition up to t;
+//   exscan of the pairs (M, S) composed as (M1,S1)∘(M2,S2) = (M2·M1, M2·S1 + S2) -> S_in;
+//   pass 2:  o_t += S_inᵀ o'_t (one GEMM per head), final state += M·S_in.
+// Ranks > 0 do about twice the work of one slice (pass 1b has width K instead of V);
+// communication B·H·K·(K+V) elements per rank, independent of T.
+#include <Eigen/Core>
+#include <vector>
+
+#include "seqmix/distributed/state_passing.hpp"
+#include "seqmix/ops/delta_rule.hpp"
+
+namespace seqmix::distributed {
+namespace detail {
+
+inline thread_local index_t g_dense_k = 0, g_dense_v = 0;
+
+template <class T>
+void combine_dense_pairs(void* in, void* inout, int* len, MPI_Datatype*) {
+  using mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const index_t K = g_dense_k, V = g_dense_v, n = K * K + K * V;
+  const T* x = static_cast<const T*>(in);  // earlier ranks
+  T* y = static_cast<T*>(inout);           // later ranks; result here
+  for (int it = 0; it < *len; ++it, x += n, y += n) {
+    Eigen::Map<const mat> M1(x, K, K), S1(x + K * K, K, V);
+    Eigen::Map<mat> M2(y, K, K), S2(y + K * K, K, V);
+    S2.noalias() += M2 * S1;
+    const mat M = M2 * M1;
+    M2 = M;
+  }
+}
+
+}  // namespace detail
+
+template <class T>
+void delta_rule(const delta_rule_args<T>& a, const mpi_context& ctx, const run_options& opt = {}) {
+  using mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  detail::check_slice<T>("delta_rule", ctx, a.q.extent(1), !a.cu_seqlens.empty());
+  const index_t B = a.q.extent(0), TL = a.q.extent(1), H = a.q.extent(2), K = a.q.extent(3), V = a.v.extent(3);
+  const index_t items = B * H, n = K * K + K * V;
+  std::vector<T> fin(std::size_t(items * K * V)), pairs(std::size_t(items * n), T(0));
+  {  // pass 1a
+    delta_rule_args<T> la = a;
+    la.initial_state = ctx.rank == 0 ? a.initial_state : const_view<T, 4>{};
+    la.final_state = tensor_view<T, 4>(fin.data(), {B, H, K, V});
+    seqmix::delta_rule(la, opt);
+  }
+  std::vector<T> oprime, M(std::size_t(items * K * K), T(0));
+  for (index_t it = 0; it < items; ++it)
+    for (index_t i = 0; i < K; ++i) M[std::size_t((it * K + i) * K + i)] = T(1);
+  if (ctx.rank > 0 && TL > 0) {  // pass 1b: transition matrices and o' = M_tᵀ(scale q_t)
+    std::vector<T> zeros(std::size_t(B * TL * H * K), T(0));
+    oprime.assign(std::size_t(B * TL * H * K), T(0));
+    const std::vector<T> eye = M;
+    delta_rule_args<T> lb = a;
+    lb.v = const_view<T, 4>(zeros.data(), {B, TL, H, K});
+    lb.o = tensor_view<T, 4>(oprime.data(), {B, TL, H, K});
+    lb.initial_state = const_view<T, 4>(eye.data(), {B, H, K, K});
+    lb.final_state = tensor_view<T, 4>(M.data(), {B, H, K, K});
+    seqmix::delta_rule(lb, opt);
+  }
+  for (index_t it = 0; it < items; ++it) {
+    std::copy(M.data() + it * K * K, M.data() + (it + 1) * K * K, pairs.data() + it * n);
+    std::copy(fin.data() + it * K * V, fin.data() + (it + 1) * K * V, pairs.data() + it * n + K * K);
+  }
+  std::vector<T> in(std::size_t(items * n), T(0));
+  if (ctx.size > 1 && items > 0) {
+    MPI_Datatype pair_type;
+    MPI_Type_contiguous(int(n), detail::mpi_type<T>(), &pair_type);
+    MPI_Type_commit(&pair_type);
+    MPI_Op op;
+    MPI_Op_create(&detail::combine_dense_pairs<T>, /*commute=*/0, &op);
+    detail::g_dense_k = K;
+    detail::g_dense_v = V;
+    MPI_Exscan(pairs.data(), in.data(), int(items), pair_type, op, ctx.comm);
+    if (ctx.rank == 0) std::fill(in.begin(), in.end(), T(0));
+    MPI_Op_free(&op);
+    MPI_Type_free(&pair_type);
+  }
+  if (ctx.rank > 0) {
+    parallel_for(items, resolve_threads(opt), [&](index_t it) {
+      const index_t b = it / H, h = it % H;
+      Eigen::Map<const mat> Sin(in.data() + it * n + K * K, K, V), Mi(M.data() + it * K * K, K, K);
+      if (TL > 0) {
+        Eigen::Map<const mat, 0, Eigen::OuterStride<>> Op(oprime.data() + (b * TL * H + h) * K, TL, K,
+                                                          Eigen::OuterStride<>(H * K));
+        Eigen::Map<mat, 0, Eigen::OuterStride<>> O(a.o.ptr(b, 0, h), TL, V, Eigen::OuterStride<>(a.o.stride(1)));
+        O.noalias() += Op * Sin;
+      }
+      Eigen::Map<mat> F(fin.data() + it * K * V, K, V);
+      F.noalias() += Mi * Sin;
+    });
+  }
+  if (!a.final_state.empty()) {
+    detail::broadcast_from_last(ctx, fin.data(), items * K * V);
+    for (index_t b = 0; b < B; ++b)
+      for (index_t h = 0; h < H; ++h)
+        for (index_t i = 0; i < K; ++i)
+          for (index_t j = 0; j < V; ++j) a.final_state(b, h, i, j) = fin[std::size_t(((b * H + h) * K + i) * V + j)];
+  }
+}
+
+}  // namespace seqmix::distributed
