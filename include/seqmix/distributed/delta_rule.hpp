@@ -1,5 +1,5 @@
 #pragma once
-// Distributed delta rule (S_t = (I - β_t k_t k_tᵀ) S_{t-1} + β_t k_t v_tᵀ, o_t = S_tᵀ(scale·q_t))
+// Distributed delta rule, gated delta rule, RWKV-6 and RWKV-7. Delta rule: (S_t = (I - β_t k_t k_tᵀ) S_{t-1} + β_t k_t v_tᵀ, o_t = S_tᵀ(scale·q_t))
 // over contiguous slices of T (see mpi_context.hpp; no varlen yet: option_error).
 // The slice's transition is a dense K×K matrix M (product of the (I - β k kᵀ) factors), and
 // the recurrence is linear in (S, v), so both come from the op itself:
@@ -15,6 +15,9 @@
 
 #include "seqmix/distributed/state_passing.hpp"
 #include "seqmix/ops/delta_rule.hpp"
+#include "seqmix/ops/gated_delta_rule.hpp"
+#include "seqmix/ops/rwkv6.hpp"
+#include "seqmix/ops/rwkv7.hpp"
 
 namespace seqmix::distributed {
 namespace detail {
@@ -38,18 +41,23 @@ void combine_dense_pairs(void* in, void* inout, int* len, MPI_Datatype*) {
 
 }  // namespace detail
 
-template <class T>
-void delta_rule(const delta_rule_args<T>& a, const mpi_context& ctx, const run_options& opt = {}) {
+namespace detail {
+
+// The scheme for any op that is linear in (initial state, v) with a transition acting on the
+// K rows of the state and a readout o_t = X_tᵀ(·) of the state X: Args has k [B,T,H,K],
+// v [B,T,H,V], o, initial_state, final_state, cu_seqlens; run(args) calls the op.
+template <class T, class Args, class Run>
+void dense_two_pass(const char* name, const Args& a, const mpi_context& ctx, const run_options& opt, Run&& run) {
   using mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  detail::check_slice<T>("delta_rule", ctx, a.q.extent(1), !a.cu_seqlens.empty());
-  const index_t B = a.q.extent(0), TL = a.q.extent(1), H = a.q.extent(2), K = a.q.extent(3), V = a.v.extent(3);
+  check_slice<T>(name, ctx, a.v.extent(1), !a.cu_seqlens.empty());
+  const index_t B = a.v.extent(0), TL = a.v.extent(1), H = a.v.extent(2), K = a.k.extent(3), V = a.v.extent(3);
   const index_t items = B * H, n = K * K + K * V;
   std::vector<T> fin(std::size_t(items * K * V)), pairs(std::size_t(items * n), T(0));
   {  // pass 1a
-    delta_rule_args<T> la = a;
+    Args la = a;
     la.initial_state = ctx.rank == 0 ? a.initial_state : const_view<T, 4>{};
     la.final_state = tensor_view<T, 4>(fin.data(), {B, H, K, V});
-    seqmix::delta_rule(la, opt);
+    run(la);
   }
   std::vector<T> oprime, M(std::size_t(items * K * K), T(0));
   for (index_t it = 0; it < items; ++it)
@@ -58,12 +66,12 @@ void delta_rule(const delta_rule_args<T>& a, const mpi_context& ctx, const run_o
     std::vector<T> zeros(std::size_t(B * TL * H * K), T(0));
     oprime.assign(std::size_t(B * TL * H * K), T(0));
     const std::vector<T> eye = M;
-    delta_rule_args<T> lb = a;
+    Args lb = a;
     lb.v = const_view<T, 4>(zeros.data(), {B, TL, H, K});
     lb.o = tensor_view<T, 4>(oprime.data(), {B, TL, H, K});
     lb.initial_state = const_view<T, 4>(eye.data(), {B, H, K, K});
     lb.final_state = tensor_view<T, 4>(M.data(), {B, H, K, K});
-    seqmix::delta_rule(lb, opt);
+    run(lb);
   }
   for (index_t it = 0; it < items; ++it) {
     std::copy(M.data() + it * K * K, M.data() + (it + 1) * K * K, pairs.data() + it * n);
@@ -72,12 +80,12 @@ void delta_rule(const delta_rule_args<T>& a, const mpi_context& ctx, const run_o
   std::vector<T> in(std::size_t(items * n), T(0));
   if (ctx.size > 1 && items > 0) {
     MPI_Datatype pair_type;
-    MPI_Type_contiguous(int(n), detail::mpi_type<T>(), &pair_type);
+    MPI_Type_contiguous(int(n), mpi_type<T>(), &pair_type);
     MPI_Type_commit(&pair_type);
     MPI_Op op;
-    MPI_Op_create(&detail::combine_dense_pairs<T>, /*commute=*/0, &op);
-    detail::g_dense_k = K;
-    detail::g_dense_v = V;
+    MPI_Op_create(&combine_dense_pairs<T>, /*commute=*/0, &op);
+    g_dense_k = K;
+    g_dense_v = V;
     MPI_Exscan(pairs.data(), in.data(), int(items), pair_type, op, ctx.comm);
     if (ctx.rank == 0) std::fill(in.begin(), in.end(), T(0));
     MPI_Op_free(&op);
@@ -98,12 +106,40 @@ void delta_rule(const delta_rule_args<T>& a, const mpi_context& ctx, const run_o
     });
   }
   if (!a.final_state.empty()) {
-    detail::broadcast_from_last(ctx, fin.data(), items * K * V);
+    broadcast_from_last(ctx, fin.data(), items * K * V);
     for (index_t b = 0; b < B; ++b)
       for (index_t h = 0; h < H; ++h)
         for (index_t i = 0; i < K; ++i)
           for (index_t j = 0; j < V; ++j) a.final_state(b, h, i, j) = fin[std::size_t(((b * H + h) * K + i) * V + j)];
   }
+}
+
+
+}  // namespace detail
+
+template <class T>
+void delta_rule(const delta_rule_args<T>& a, const mpi_context& ctx, const run_options& opt = {}) {
+  detail::dense_two_pass<T>("delta_rule", a, ctx, opt, [&](const delta_rule_args<T>& x) { seqmix::delta_rule(x, opt); });
+}
+
+// S_t = e^{g_t}(I - β_t k_t k_tᵀ) S_{t-1} + β_t k_t v_tᵀ: the same scheme (the gate is in M).
+template <class T>
+void gated_delta_rule(const gated_delta_rule_args<T>& a, const mpi_context& ctx, const run_options& opt = {}) {
+  detail::dense_two_pass<T>("gated_delta_rule", a, ctx, opt,
+                            [&](const gated_delta_rule_args<T>& x) { seqmix::gated_delta_rule(x, opt); });
+}
+
+// RWKV-6: diagonal transition, but the bonus term makes the readout use S_{t-1}; the generic
+// scheme handles it (o' comes from the op itself).
+template <class T>
+void rwkv6(const rwkv6_args<T>& a, const mpi_context& ctx, const run_options& opt = {}) {
+  detail::dense_two_pass<T>("rwkv6", a, ctx, opt, [&](const rwkv6_args<T>& x) { seqmix::rwkv6(x, opt); });
+}
+
+// RWKV-7: transition diag(e^{w}) + a bᵀ on the K rows (dense).
+template <class T>
+void rwkv7(const rwkv7_args<T>& a, const mpi_context& ctx, const run_options& opt = {}) {
+  detail::dense_two_pass<T>("rwkv7", a, ctx, opt, [&](const rwkv7_args<T>& x) { seqmix::rwkv7(x, opt); });
 }
 
 }  // namespace seqmix::distributed
