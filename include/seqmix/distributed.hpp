@@ -7,3 +7,4 @@
 #include "seqmix/distributed/linear_attention.hpp"
 #include "seqmix/distributed/ring_attention.hpp"
 #include "seqmix/distributed/delta_rule.hpp"
+#include "seqmix/distributed/selective_scan.hpp"
