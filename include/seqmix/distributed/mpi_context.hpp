@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "seqmix/core/error.hpp"
+#include "seqmix/core/options.hpp"
 #include "seqmix/core/tensor.hpp"
 
 namespace seqmix {
