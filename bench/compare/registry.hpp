@@ -60,6 +60,10 @@ mixer_case make_case(std::string name, std::string family, Make make, Bytes byte
 
 // The state (or KV cache) a mixer holds: every tensor/vector of its state.
 inline auto measured_state = [](const auto&, const auto& s) { return seqmix::state_bytes(s); };
+// Mamba's state also carries a scratch buffer sized to the last call; count conv + SSM state.
+inline auto recurrent_state = [](const auto&, const auto& s) {
+  return double(s.conv.size() + s.ssm.size()) * sizeof(float);
+};
 
 inline std::vector<mixer_case> all_cases(std::size_t d, index_t max_len = 65536) {
   const double D = double(d);
@@ -90,9 +94,9 @@ inline std::vector<mixer_case> all_cases(std::size_t d, index_t max_len = 65536)
       measured_state, lin(5.0 * (D / 2) * (D / 4))));
   // Mamba: selective scan 7·T·D_inner·N; Mamba-2 SSD 5·T·H·P·N
   c.push_back(make_case<m::mamba<float>>(
-      "mamba", "selective SSM", [d] { return m::mamba<float>({.d_model = d}); }, measured_state, lin(7.0 * 2 * D * 16)));
+      "mamba", "selective SSM", [d] { return m::mamba<float>({.d_model = d}); }, recurrent_state, lin(7.0 * 2 * D * 16)));
   c.push_back(make_case<m::mamba2<float>>(
-      "mamba2", "selective SSM", [d] { return m::mamba2<float>({.d_model = d}); }, measured_state, lin(5.0 * 2 * D * 128)));
+      "mamba2", "selective SSM", [d] { return m::mamba2<float>({.d_model = d}); }, recurrent_state, lin(5.0 * 2 * D * 128)));
   // delta rule: 7·T·H·K·V
   c.push_back(make_case<m::deltanet<float>>(
       "deltanet", "delta rule", [d] { return m::deltanet<float>({.d_model = d, .num_heads = d / 64}); },
