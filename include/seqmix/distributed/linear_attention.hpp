@@ -173,11 +173,13 @@ auto qk_correction(const const_view<T, 4>& q, const tensor_view<T, 4>& o, T scal
                    LogDecay logdecay) {
   return [=](index_t b, index_t h, const T* sin, T* cum, index_t t0, index_t rows, std::vector<T>& lhs) {
     lhs.resize(static_cast<std::size_t>(rows * K));
-    for (index_t t = 0; t < rows; ++t)
-      for (index_t i = 0; i < K; ++i) {
-        cum[i] += logdecay(b, t0 + t, h, i);
-        lhs[t * K + i] = scale * q(b, t0 + t, h, i) * std::exp(cum[i]);
-      }
+    using arr = Eigen::Array<T, 1, Eigen::Dynamic>;
+    Eigen::Map<arr> c(cum, K);
+    for (index_t t = 0; t < rows; ++t) {
+      for (index_t i = 0; i < K; ++i) c[i] += logdecay(b, t0 + t, h, i);
+      Eigen::Map<arr>(lhs.data() + t * K, K) = c.exp() * scale;  // vectorised exp
+      for (index_t i = 0; i < K; ++i) lhs[t * K + i] *= q(b, t0 + t, h, i);
+    }
     Eigen::Map<const row_major<T>> L(lhs.data(), rows, K), S(sin, K, V);
     strided_map<T> O(o.ptr(b, t0, h), rows, V, Eigen::OuterStride<>(o.stride(1)));
     O.noalias() += L * S;
