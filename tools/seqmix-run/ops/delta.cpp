@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "../registry.hpp"
+#include "../mixer_runner.hpp"
 #include "../runner.hpp"
 #include "seqmix/mixers/deltanet.hpp"
 #include "seqmix/mixers/gated_deltanet.hpp"
@@ -101,62 +102,6 @@ std::size_t model_width(const io::safetensors& in, const std::string& mixer) {
   return meta_count(in, mixer, "hidden_size", meta_count(in, mixer, "d_model", from_x));
 }
 
-// x [B,T,d_model]; every parameter loaded by name with its exact shape; y [B,T,d_model], each
-// sequence from a fresh state, by forward or token by token (step).
-template <class M>
-void run_delta_mixer(const std::string& name, M& m, const io::safetensors& in, io::safetensors& out, bool step,
-                     int repeat, std::ostream& report) {
-  if (!in.contains("x")) throw shape_error(name + ": input tensor 'x' is missing (expected [B,T,d_model])");
-  const auto& xs = in.tensors.at("x");
-  const index_t d = index_t(m.d_model());
-  if (xs.type == io::dtype::i64 || xs.shape.size() != 3 || xs.shape[2] != d)
-    throw shape_error(name + ": argument 'x' has shape " + shape_to_string(std::span<const index_t>(xs.shape)) +
-                      ", expected [?,?," + std::to_string(d) + "] (F32 or F64)");
-  const auto x = xs.template as<float>();
-  for (auto& [pname, p] : m.params()) {
-    if (!in.contains(pname))
-      throw shape_error(name + ": parameter '" + pname + "' is missing (expected " +
-                        shape_to_string(std::span<const index_t>(p.shape())) + ")");
-    const auto& st = in.tensors.at(pname);
-    if (st.type == io::dtype::i64) throw shape_error(name + ": parameter '" + pname + "' must be F32 or F64");
-    if (st.shape != p.shape())
-      throw shape_error(name + ": parameter '" + pname + "' has shape " +
-                        shape_to_string(std::span<const index_t>(st.shape)) + ", expected " +
-                        shape_to_string(std::span<const index_t>(p.shape())));
-    p = st.template as<float>();
-  }
-  const index_t B = x.extent(0), L = x.extent(1);
-  tensor<float> y({B, L, d});
-  auto run = [&] {
-    for (index_t b = 0; b < B; ++b) {
-      auto s = m.make_state();
-      const float* xb = x.data() + b * L * d;
-      float* yb = y.data() + b * L * d;
-      if (step)
-        for (index_t t = 0; t < L; ++t)
-          m.step(std::span<const float>(xb + t * d, d), std::span<float>(yb + t * d, d), s);
-      else
-        m.forward(seq_cref<float>(xb, {L, d}), seq_ref<float>(yb, {L, d}), s);
-    }
-  };
-  run();
-  if (repeat > 0) {
-    std::vector<double> ms;
-    for (int i = 0; i < repeat; ++i) {
-      const auto t0 = std::chrono::steady_clock::now();
-      run();
-      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    }
-    std::sort(ms.begin(), ms.end());
-    const double med = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
-    char line[160];
-    std::snprintf(line, sizeof line, "median_ms=%.4f tokens_per_s=%.1f\n", med,
-                  med > 0 ? double(B * L) / (med * 1e-3) : 0.0);
-    report << line;
-  }
-  out.put("y", y);
-}
-
 // Size errors in the metadata surface as shape_error/invalid_argument from the constructors.
 template <class F>
 void as_option_error(F&& f) {
@@ -189,7 +134,7 @@ const bool deltanet_mixer_registered = register_mixer(
        c.norm_eps = meta_number(in, n, "norm_eps", 1e-5);
        as_option_error([&] {
          mixers::deltanet<float> m(c);
-         run_delta_mixer(n, m, in, out, step, repeat, report);
+         run_mixer_entry(n, m, in, out, step, repeat, report);
        });
      }});
 
@@ -213,7 +158,7 @@ const bool gated_deltanet_mixer_registered = register_mixer(
          throw option_error("gated_deltanet: num_v_heads != num_heads (grouped value heads) is not supported");
        as_option_error([&] {
          mixers::gated_deltanet<float> m(c);
-         run_delta_mixer(n, m, in, out, step, repeat, report);
+         run_mixer_entry(n, m, in, out, step, repeat, report);
        });
      }});
 

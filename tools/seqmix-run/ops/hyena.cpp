@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "../registry.hpp"
+#include "../mixer_runner.hpp"
 #include "../runner.hpp"
 #include "seqmix/mixers/hyena.hpp"
 #include "seqmix/ops/long_conv.hpp"
@@ -78,52 +79,7 @@ const bool hyena_mixer_registered = register_mixer(
          throw option_error(e.what());
        }
        auto& m = *mp;
-       const index_t d = index_t(c.d_model);
-       if (x.rank() != 3 || x.extent(2) != d)
-         throw shape_error("hyena: argument 'x' has shape " + shape_to_string(std::span<const index_t>(x.shape())) +
-                           ", expected [?,?," + std::to_string(d) + "]");
-       for (auto& [pname, p] : m.params()) {
-         if (!in.contains(pname))
-           throw shape_error("hyena: parameter '" + pname + "' is missing (expected " +
-                             shape_to_string(std::span<const index_t>(p.shape())) + ")");
-         const auto& st = in.tensors.at(pname);
-         if (st.type == io::dtype::i64) throw shape_error("hyena: parameter '" + pname + "' must be F32 or F64");
-         if (st.shape != p.shape())
-           throw shape_error("hyena: parameter '" + pname + "' has shape " +
-                             shape_to_string(std::span<const index_t>(st.shape)) + ", expected " +
-                             shape_to_string(std::span<const index_t>(p.shape())));
-         p = st.template as<float>();
-       }
-       const index_t B = x.extent(0), L = x.extent(1);
-       tensor<float> y({B, L, d});
-       auto run = [&] {
-         for (index_t b = 0; b < B; ++b) {
-           auto s = m.make_state();
-           const float* xb = x.data() + b * L * d;
-           float* yb = y.data() + b * L * d;
-           if (step)
-             for (index_t t = 0; t < L; ++t)
-               m.step(std::span<const float>(xb + t * d, d), std::span<float>(yb + t * d, d), s);
-           else
-             m.forward(seq_cref<float>(xb, {L, d}), seq_ref<float>(yb, {L, d}), s);
-         }
-       };
-       run();
-       if (repeat > 0) {
-         std::vector<double> ms;
-         for (int i = 0; i < repeat; ++i) {
-           const auto t0 = std::chrono::steady_clock::now();
-           run();
-           ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-         }
-         std::sort(ms.begin(), ms.end());
-         const double med = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
-         char line[160];
-         std::snprintf(line, sizeof line, "median_ms=%.4f tokens_per_s=%.1f\n", med,
-                       med > 0 ? double(B * L) / (med * 1e-3) : 0.0);
-         report << line;
-       }
-       out.put("y", y);
+       run_mixer_entry("hyena", m, in, out, step, repeat, report);
      }});
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "../registry.hpp"
+#include "../mixer_runner.hpp"
 #include "../runner.hpp"
 #include "seqmix/mixers/mamba.hpp"
 #include "seqmix/mixers/mamba2.hpp"
@@ -96,60 +97,6 @@ bool meta_flag(const io::safetensors& in, const std::string& mixer, const std::s
   return n == 1;
 }
 
-// x [B,T,d_model] from IN; every parameter of `m` loaded by name (exact shape); y [B,T,d_model]
-// to OUT, each sequence from a fresh state, by forward or token by token (step).
-template <class M>
-void run_mamba_mixer(const std::string& name, M& m, const io::safetensors& in, io::safetensors& out, bool step,
-                     int repeat, std::ostream& report) {
-  if (!in.contains("x")) throw shape_error(name + ": input tensor 'x' is missing (expected [B,T,d_model])");
-  const auto x = in.tensors.at("x").template as<float>();
-  const index_t d = index_t(m.d_model());
-  if (x.rank() != 3 || x.extent(2) != d)
-    throw shape_error(name + ": argument 'x' has shape " + shape_to_string(std::span<const index_t>(x.shape())) +
-                      ", expected [?,?," + std::to_string(d) + "]");
-  for (auto& [pname, p] : m.params()) {
-    if (!in.contains(pname))
-      throw shape_error(name + ": parameter '" + pname + "' is missing (expected " +
-                        shape_to_string(std::span<const index_t>(p.shape())) + ")");
-    const auto& st = in.tensors.at(pname);
-    if (st.type == io::dtype::i64) throw shape_error(name + ": parameter '" + pname + "' must be F32 or F64");
-    if (st.shape != p.shape())
-      throw shape_error(name + ": parameter '" + pname + "' has shape " +
-                        shape_to_string(std::span<const index_t>(st.shape)) + ", expected " +
-                        shape_to_string(std::span<const index_t>(p.shape())));
-    p = st.template as<float>();
-  }
-  const index_t B = x.extent(0), L = x.extent(1);
-  tensor<float> y({B, L, d});
-  auto run = [&] {
-    for (index_t b = 0; b < B; ++b) {
-      auto s = m.make_state();
-      const float* xb = x.data() + b * L * d;
-      float* yb = y.data() + b * L * d;
-      if (step)
-        for (index_t t = 0; t < L; ++t)
-          m.step(std::span<const float>(xb + t * d, d), std::span<float>(yb + t * d, d), s);
-      else
-        m.forward(seq_cref<float>(xb, {L, d}), seq_ref<float>(yb, {L, d}), s);
-    }
-  };
-  run();
-  if (repeat > 0) {
-    std::vector<double> ms;
-    for (int i = 0; i < repeat; ++i) {
-      const auto t0 = std::chrono::steady_clock::now();
-      run();
-      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    }
-    std::sort(ms.begin(), ms.end());
-    const double med = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
-    char line[160];
-    std::snprintf(line, sizeof line, "median_ms=%.4f tokens_per_s=%.1f\n", med, med > 0 ? double(B * L) / (med * 1e-3) : 0.0);
-    report << line;
-  }
-  out.put("y", y);
-}
-
 const bool mamba_mixer_registered = register_mixer(
     {"mamba", "mamba_ssm Mamba (mamba_simple): x[B,T,d_model], state_dict names; metadata d_model d_state d_conv expand dt_rank",
      [](const io::safetensors& in, io::safetensors& out, bool step, int repeat, std::ostream& report) {
@@ -164,7 +111,7 @@ const bool mamba_mixer_registered = register_mixer(
        if (c.d_model == 0 || c.d_state == 0 || c.d_conv == 0 || c.expand == 0)
          throw option_error("mamba: metadata d_model, d_state, d_conv, expand must be positive");
        mixers::mamba<float> m(c);
-       run_mamba_mixer(n, m, in, out, step, repeat, report);
+       run_mixer_entry(n, m, in, out, step, repeat, report);
      }});
 
 const bool mamba2_mixer_registered = register_mixer(
@@ -187,7 +134,7 @@ const bool mamba2_mixer_registered = register_mixer(
        if (!meta_flag(in, n, "rmsnorm", true)) throw option_error("mamba2: only rmsnorm = 1 is supported");
        try {
          mixers::mamba2<float> m(c);
-         run_mamba_mixer(n, m, in, out, step, repeat, report);
+         run_mixer_entry(n, m, in, out, step, repeat, report);
        } catch (const shape_error&) {
          throw;
        } catch (const std::invalid_argument& e) {  // inconsistent sizes in the metadata

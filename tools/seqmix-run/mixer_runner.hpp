@@ -1,0 +1,87 @@
+#pragma once
+// Shared pieces of the `seqmix-run --mixer` entries: the input x, loading every parameter by
+// its state_dict name with its exact shape, running each sequence of the batch from a fresh
+// state (forward, or token by token with --step), and the --repeat report.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "registry.hpp"
+
+namespace seqmix::tool {
+
+// x[B,T,d] (F32 or F64) as float.
+inline tensor<float> mixer_input(const std::string& name, const io::safetensors& in, index_t d) {
+  if (!in.contains("x")) throw shape_error(name + ": input tensor 'x' is missing (expected [B,T,d_model])");
+  const auto& xs = in.tensors.at("x");
+  if (xs.type == io::dtype::i64 || xs.shape.size() != 3 || xs.shape[2] != d)
+    throw shape_error(name + ": argument 'x' has shape " + shape_to_string(std::span<const index_t>(xs.shape)) +
+                      ", expected [?,?," + std::to_string(d) + "] (F32 or F64)");
+  return xs.template as<float>();
+}
+
+// Every parameter of m from `in` by name; a missing or misshaped one is a shape_error naming it.
+template <class M>
+void load_mixer_parameters(const std::string& name, M& m, const io::safetensors& in) {
+  for (auto& [pname, p] : m.params()) {
+    if (!in.contains(pname))
+      throw shape_error(name + ": parameter '" + pname + "' is missing (expected " +
+                        shape_to_string(std::span<const index_t>(p.shape())) + ")");
+    const auto& st = in.tensors.at(pname);
+    if (st.type == io::dtype::i64) throw shape_error(name + ": parameter '" + pname + "' must be F32 or F64");
+    if (st.shape != p.shape())
+      throw shape_error(name + ": parameter '" + pname + "' has shape " +
+                        shape_to_string(std::span<const index_t>(st.shape)) + ", expected " +
+                        shape_to_string(std::span<const index_t>(p.shape())));
+    p = st.template as<float>();
+  }
+}
+
+// run() once, then `repeat` more times printing "median_ms=… tokens_per_s=…".
+template <class F>
+void run_and_report(F&& run, int repeat, double tokens, std::ostream& report) {
+  run();
+  if (repeat <= 0) return;
+  std::vector<double> ms;
+  for (int i = 0; i < repeat; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    run();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  const double med = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+  char line[160];
+  std::snprintf(line, sizeof line, "median_ms=%.4f tokens_per_s=%.1f\n", med, med > 0 ? tokens / (med * 1e-3) : 0.0);
+  report << line;
+}
+
+// The whole --mixer run for a mixer with the plain concept: y[B,T,d] into `out`.
+template <class M>
+void run_mixer_entry(const std::string& name, M& m, const io::safetensors& in, io::safetensors& out, bool step,
+                     int repeat, std::ostream& report) {
+  const index_t d = index_t(m.d_model());
+  const auto x = mixer_input(name, in, d);
+  load_mixer_parameters(name, m, in);
+  const index_t B = x.extent(0), L = x.extent(1);
+  tensor<float> y({B, L, d});
+  run_and_report(
+      [&] {
+        for (index_t b = 0; b < B; ++b) {
+          auto s = m.make_state();
+          const float* xb = x.data() + b * L * d;
+          float* yb = y.data() + b * L * d;
+          if (step)
+            for (index_t t = 0; t < L; ++t)
+              m.step(std::span<const float>(xb + t * d, d), std::span<float>(yb + t * d, d), s);
+          else
+            m.forward(seq_cref<float>(xb, {L, d}), seq_ref<float>(yb, {L, d}), s);
+        }
+      },
+      repeat, double(B * L), report);
+  out.put("y", y);
+}
+
+}  // namespace seqmix::tool
