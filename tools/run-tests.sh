@@ -9,6 +9,8 @@
 #   SEQMIX_SANITIZE_PASS=0   skip the sanitizer pass
 #   SEQMIX_SANITIZE_AREAS="runner io ..." | all   test areas (tests/<area>/) under the sanitizers
 #   SEQMIX_FUZZ_SECONDS=N    seconds per fuzz target (default 30; 0 skips fuzzing)
+#   SEQMIX_FUZZ_TARGETS="safetensors runner"   fuzz targets (default: safetensors; the runner
+#                            target compiles the whole op table under clang+ASan, ~15 min on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="$(nproc)"
@@ -48,10 +50,13 @@ if [ "$fuzz_seconds" != "0" ]; then
        | clang++ -x c++ -fsanitize=fuzzer,address,undefined -o /dev/null - > /dev/null 2>&1; then
     echo "== seqmix: fuzzing, ${fuzz_seconds} s per target (build-fuzz) =="
     cmake --preset fuzz > /dev/null
-    cmake --build --preset fuzz -j"$jobs"
+    fuzz_targets="${SEQMIX_FUZZ_TARGETS:-safetensors}"
+    build_targets=()
+    for target in $fuzz_targets; do build_targets+=("fuzz_$target"); done
+    cmake --build --preset fuzz -j"$jobs" --target "${build_targets[@]}"
     export ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1"
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/ubsan.supp"
-    for target in safetensors runner; do
+    for target in $fuzz_targets; do
       corpus="build-fuzz/corpus/$target"  # grows here; the committed seeds stay read-only
       log="build-fuzz/fuzz_$target.log"
       mkdir -p "$corpus"
