@@ -14,7 +14,7 @@
 #include <random>
 
 #include "seqmix/kernels/scan/common.hpp"
-#include "seqmix/mixers/min_gru.hpp"  // detail:: Eigen maps
+#include "seqmix/mixers/detail/diagonal_rnn.hpp"
 #include "seqmix/ops/linear_scan.hpp"
 
 namespace seqmix::mixers {
@@ -27,46 +27,33 @@ struct hgrn_config {
 };
 
 template <class T>
-class hgrn {
+class hgrn : public detail::diagonal_rnn<T, hgrn<T>> {
  public:
-  using value_type = T;
-  struct state_type {
-    tensor<T> h;  // [1, d_inner]
-  };
+  static constexpr const char* name = "hgrn";
 
-  explicit hgrn(hgrn_config cfg)
-      : cfg_(cfg), d_inner_(static_cast<index_t>(std::llround(double(cfg.d_model) * cfg.expand_ratio))) {
-    const index_t d = index_t(cfg.d_model), di = d_inner_;
+  explicit hgrn(hgrn_config cfg) : detail::diagonal_rnn<T, hgrn<T>>(cfg.d_model, cfg.expand_ratio), norm_eps_(cfg.norm_eps) {
+    const index_t d = this->d_model_, di = this->d_inner_;
     std::mt19937_64 gen(cfg.seed);
     const auto xavier = [&](tensor<T>& w) {
       const double bound = std::pow(2.0, -2.5) * std::sqrt(6.0 / double(w.extent(0) + w.extent(1)));
       std::uniform_real_distribution<double> u(-bound, bound);
       for (auto& v : w.values()) v = T(u(gen));
     };
-    for (const char* name : {"i_proj.weight", "f_proj.weight", "g_proj.weight"}) xavier(params_.add(name, {di, d}));
-    xavier(params_.add("o_proj.weight", {d, di}));
-    for (auto& v : params_.add("g_norm.weight", {di}).values()) v = T(1);
-    params_.add("lower_bound", {di});
+    for (const char* name : {"i_proj.weight", "f_proj.weight", "g_proj.weight"}) xavier(this->params_.add(name, {di, d}));
+    xavier(this->params_.add("o_proj.weight", {d, di}));
+    for (auto& v : this->params_.add("g_norm.weight", {di}).values()) v = T(1);
+    this->params_.add("lower_bound", {di});
   }
 
-  std::size_t d_model() const noexcept { return cfg_.d_model; }
-  index_t d_inner() const noexcept { return d_inner_; }
-  state_type make_state() const { return {tensor<T>({1, d_inner_})}; }
-  parameters<T>& params() noexcept { return params_; }
-  const parameters<T>& params() const noexcept { return params_; }
-  run_options& scan_options() noexcept { return opt_; }
-
-  void forward(seq_cref<T> x, seq_ref<T> y, state_type& s) const {
+  void forward(seq_cref<T> x, seq_ref<T> y, typename hgrn::state_type& s) const {
     namespace ks = kernels::scan;
-    const index_t L = x.extent(0), d = index_t(cfg_.d_model), di = d_inner_;
-    seqmix::detail::check_shape("hgrn", "x", x, {-1, d});
-    seqmix::detail::check_shape("hgrn", "y", y, {L, d});
-    seqmix::detail::check_shape("hgrn", "state", s.h.template cview<2>(), {1, di});
-    if (L == 0) return;
+    if (!this->check_forward(x, y, s)) return;
+    const index_t L = x.extent(0), di = this->d_inner_;
+    const auto& params_ = this->params_;
     // P [L, 3 di]: (i, f, g) projections; H [L, di] the scan output
     T* buf = thread_workspace(0).template get<T>(std::size_t(L) * 4 * di);
     T* hbuf = buf + std::size_t(L) * 3 * di;
-    const int threads = resolve_threads(opt_);
+    const int threads = this->threads();
     detail::project(x.data(), x.stride(0), L, params_["i_proj.weight"], buf, 3 * di, threads);
     detail::project(x.data(), x.stride(0), L, params_["f_proj.weight"], buf + di, 3 * di, threads);
     detail::project(x.data(), x.stride(0), L, params_["g_proj.weight"], buf + 2 * di, 3 * di, threads);
@@ -88,9 +75,8 @@ class hgrn {
     a.x = const_view<T, 3>(buf, {1, L, di}, st);
     a.g = const_view<T, 3>(buf + di, {1, L, di}, st);
     a.o = tensor_view<T, 3>(hbuf, {1, L, di});
-    a.initial_state = s.h.template cview<2>();
-    a.final_state = s.h.template view<2>();
-    seqmix::linear_scan(a, opt_);
+    this->carry_state(a, s);
+    seqmix::linear_scan(a, this->opt_);
     // gated RMSNorm over d_inner, in place in H
     const T* w = params_["g_norm.weight"].data();
     for (index_t t = 0; t < L; ++t) {
@@ -98,7 +84,7 @@ class hgrn {
       const T* g = buf + t * 3 * di + 2 * di;
       double ss = 0;
       for (index_t c = 0; c < di; ++c) ss += double(h[c]) * double(h[c]);
-      const T r = T(1.0 / std::sqrt(ss / double(di) + cfg_.norm_eps));
+      const T r = T(1.0 / std::sqrt(ss / double(di) + norm_eps_));
       ks::for_channels<xsimd::default_arch, T>(0, std::size_t(di), [&](auto tag, std::size_t c) {
         using V = typename decltype(tag)::type;
         ks::store_v(h + c, ks::load_v<V>(h + c) * V(r) * ks::load_v<V>(w + c) * simd::silu(ks::load_v<V>(g + c)));
@@ -107,16 +93,8 @@ class hgrn {
     detail::project(hbuf, di, L, params_["o_proj.weight"], y.data(), y.stride(0), threads);
   }
 
-  void step(row_cref<T> x, row_ref<T> y, state_type& s) const {
-    const index_t d = index_t(cfg_.d_model);
-    forward(seq_cref<T>(x.data(), {1, d}), seq_ref<T>(y.data(), {1, d}), s);
-  }
-
  private:
-  hgrn_config cfg_;
-  index_t d_inner_;
-  parameters<T> params_;
-  run_options opt_{form::recurrent, 0, 0};
+  double norm_eps_;
 };
 
 static_assert(mixer<hgrn<float>>);

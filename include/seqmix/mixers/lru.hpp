@@ -13,7 +13,7 @@
 #include <numbers>
 #include <random>
 
-#include "seqmix/mixers/min_gru.hpp"  // detail:: Eigen maps
+#include "seqmix/mixers/detail/diagonal_rnn.hpp"
 #include "seqmix/ops/lru.hpp"
 
 namespace seqmix::mixers {
