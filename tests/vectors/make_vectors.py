@@ -135,14 +135,11 @@ def op_attention(inp, attrs):
     return {"o": o}
 
 
-def linear_family(inp, attrs, decay):
-    """S_t = Diag(e^{g_t}) S_{t-1} + k_t v_tᵀ, o_t = S_tᵀ (scale q_t); decay(b,t,h) -> [K] log decay."""
-    q, k, v = d(inp["q"]), d(inp["k"]), d(inp["v"])
-    B, T, H, K = q.shape
-    V = v.shape[3]
-    scale = float(attrs["scale"]) if "scale" in attrs else 1.0 / math.sqrt(K)
-    cu = inp.get("cu_seqlens")
-    seqs = sequences(B, T, cu)
+def head_states(inp, step, K, V):
+    """Matrix state per (sequence, head): S, o_t = step(S, b, t, h) over the steps of every
+    sequence, from `initial_state` [N,H,K,V] or zeros; returns o [B,T,H,V] and final_state."""
+    B, T, H = inp["v"].shape[:3]
+    seqs = sequences(B, T, inp.get("cu_seqlens"))
     h0 = d(inp["initial_state"]) if "initial_state" in inp else np.zeros((len(seqs), H, K, V))
     o = np.zeros((B, T, H, V))
     fs = np.zeros((len(seqs), H, K, V))
@@ -150,10 +147,21 @@ def linear_family(inp, attrs, decay):
         for h in range(H):
             S = h0[si, h].copy()
             for t in range(t0, t0 + n):
-                S = np.exp(decay(b, t, h))[:, None] * S + np.outer(k[b, t, h], v[b, t, h])
-                o[b, t, h] = S.T @ (scale * q[b, t, h])
+                S, o[b, t, h] = step(S, b, t, h)
             fs[si, h] = S
     return {"o": o, "final_state": fs}
+
+
+def linear_family(inp, attrs, decay):
+    """S_t = Diag(e^{g_t}) S_{t-1} + k_t v_tᵀ, o_t = S_tᵀ (scale q_t); decay(b,t,h) -> [K] log decay."""
+    q, k, v = d(inp["q"]), d(inp["k"]), d(inp["v"])
+    K, V = q.shape[3], v.shape[3]
+    scale = float(attrs["scale"]) if "scale" in attrs else 1.0 / math.sqrt(K)
+
+    def step(S, b, t, h):
+        S = np.exp(decay(b, t, h))[:, None] * S + np.outer(k[b, t, h], v[b, t, h])
+        return S, S.T @ (scale * q[b, t, h])
+    return head_states(inp, step, K, V)
 
 
 def op_linear_attn(inp, attrs):
@@ -180,23 +188,15 @@ def op_gla(inp, attrs):
 def delta_family(inp, attrs, gated):
     q, k, v, beta = d(inp["q"]), d(inp["k"]), d(inp["v"]), d(inp["beta"])
     g = d(inp["g"]) if gated else None
-    B, T, H, K = q.shape
-    V = v.shape[3]
+    K, V = q.shape[3], v.shape[3]
     scale = float(attrs["scale"]) if "scale" in attrs else 1.0 / math.sqrt(K)
-    seqs = sequences(B, T, inp.get("cu_seqlens"))
-    h0 = d(inp["initial_state"]) if "initial_state" in inp else np.zeros((len(seqs), H, K, V))
-    o = np.zeros((B, T, H, V))
-    fs = np.zeros((len(seqs), H, K, V))
-    for b, t0, n, si in seqs:
-        for h in range(H):
-            S = h0[si, h].copy()
-            for t in range(t0, t0 + n):
-                kt, bt = k[b, t, h], beta[b, t, h]
-                decay = math.exp(g[b, t, h]) if gated else 1.0
-                S = decay * ((np.eye(K) - bt * np.outer(kt, kt)) @ S) + bt * np.outer(kt, v[b, t, h])
-                o[b, t, h] = S.T @ (scale * q[b, t, h])
-            fs[si, h] = S
-    return {"o": o, "final_state": fs}
+
+    def step(S, b, t, h):
+        kt, bt = k[b, t, h], beta[b, t, h]
+        decay = math.exp(g[b, t, h]) if gated else 1.0
+        S = decay * ((np.eye(K) - bt * np.outer(kt, kt)) @ S) + bt * np.outer(kt, v[b, t, h])
+        return S, S.T @ (scale * q[b, t, h])
+    return head_states(inp, step, K, V)
 
 
 def op_delta_rule(inp, attrs):
@@ -234,22 +234,14 @@ def op_rwkv4(inp, attrs):
 
 def rwkv56(inp, attrs, wfun):
     r, k, v, u = d(inp["r"]), d(inp["k"]), d(inp["v"]), d(inp["u"])
-    B, T, H, K = r.shape
-    V = v.shape[3]
+    K, V = r.shape[3], v.shape[3]
     scale = float(attrs.get("scale", 1.0))
-    seqs = sequences(B, T, inp.get("cu_seqlens"))
-    h0 = d(inp["initial_state"]) if "initial_state" in inp else np.zeros((len(seqs), H, K, V))
-    o = np.zeros((B, T, H, V))
-    fs = np.zeros((len(seqs), H, K, V))
-    for b, t0, n, si in seqs:
-        for h in range(H):
-            S = h0[si, h].copy()
-            for t in range(t0, t0 + n):
-                kv = np.outer(k[b, t, h], v[b, t, h])
-                o[b, t, h] = (S + u[h][:, None] * kv).T @ (scale * r[b, t, h])
-                S = np.exp(wfun(b, t, h))[:, None] * S + kv
-            fs[si, h] = S
-    return {"o": o, "final_state": fs}
+
+    def step(S, b, t, h):
+        kv = np.outer(k[b, t, h], v[b, t, h])
+        o = (S + u[h][:, None] * kv).T @ (scale * r[b, t, h])
+        return np.exp(wfun(b, t, h))[:, None] * S + kv, o
+    return head_states(inp, step, K, V)
 
 
 def op_rwkv5(inp, attrs):
@@ -264,22 +256,14 @@ def op_rwkv6(inp, attrs):
 
 def op_rwkv7(inp, attrs):
     r, w, k, a, bb, v = (d(inp[n]) for n in ("r", "w", "k", "a", "b", "v"))
-    B, T, H, K = r.shape
-    V = v.shape[3]
+    K, V = r.shape[3], v.shape[3]
     scale = float(attrs["scale"]) if "scale" in attrs else 1.0 / math.sqrt(K)
-    seqs = sequences(B, T, inp.get("cu_seqlens"))
-    h0 = d(inp["initial_state"]) if "initial_state" in inp else np.zeros((len(seqs), H, K, V))
-    o = np.zeros((B, T, H, V))
-    fs = np.zeros((len(seqs), H, K, V))
-    for b, t0, n, si in seqs:
-        for h in range(H):
-            S = h0[si, h].copy()
-            for t in range(t0, t0 + n):
-                M = np.diag(np.exp(w[b, t, h])) + np.outer(bb[b, t, h], a[b, t, h])
-                S = M @ S + np.outer(k[b, t, h], v[b, t, h])
-                o[b, t, h] = S.T @ (scale * r[b, t, h])
-            fs[si, h] = S
-    return {"o": o, "final_state": fs}
+
+    def step(S, b, t, h):
+        M = np.diag(np.exp(w[b, t, h])) + np.outer(bb[b, t, h], a[b, t, h])
+        S = M @ S + np.outer(k[b, t, h], v[b, t, h])
+        return S, S.T @ (scale * r[b, t, h])
+    return head_states(inp, step, K, V)
 
 
 def elementwise_scan(inp, step, shape_state=None):
