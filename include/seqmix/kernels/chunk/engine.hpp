@@ -39,6 +39,7 @@
 #include "seqmix/core/tensor.hpp"
 #include "seqmix/core/threading.hpp"
 #include "seqmix/core/workspace.hpp"
+#include "seqmix/kernels/chunk/block_gemm.hpp"
 #include "seqmix/kernels/chunk/common.hpp"
 
 namespace seqmix::kernels::chunk {
@@ -343,33 +344,69 @@ void recurrent(const problem<T>& p) {
 
 namespace detail {
 
-// Scratch of one chunk of up to C rows. The outputs come from one product
-//   O = M1 · M2,  M1 = [Q ⊙ e^{bq} | A] (C × (K+C), row stride lda),  M2 = [S_in ; V] ((K+C) × V)
-// (inter- and intra-chunk terms in one GEMM; V lives inside M2). A is the intra-chunk score
-// matrix, stored in M1's right part (row stride lda).
+// Scratch of one chunk of up to C rows (row-major blocks; the transposed K blocks and the
+// score matrix A have row stride ld = C rounded up to 16, their pad columns kept finite).
+//   Q   Q·scale [C×K]           Kc  K [C×K]            Vc  V·v_scale [C×V]
+//   b   cumulative log gate, (C+1) rows (row 0 = 0)   E   e^{b} [C×K] (vector decay)
+//   Qe  the query side of the inter-chunk term, Q ⊙ e^{b_t} [C×K]
+//   KT  the key side of the scores, transposed [K×ld]   KlT the key side of the state
+//   increment, transposed [K×ld]   A   scores [C×ld]    Kt, Kh, Qh, vec: temporaries.
 template <class T>
 struct chunk_buffers {
-  T *Q, *Kc, *Vc, *b, *Qh, *Kt, *Kh, *O, *A, *vec, *M1, *M2;
+  T *Q, *Kc, *Vc, *b, *E, *Qe, *Qh, *Kt, *Kh, *KT, *KlT, *A, *vec;
   index_t lda;
+  static index_t ld(index_t C) { return (C + 15) / 16 * 16; }
   static std::size_t size(index_t C, index_t K, index_t V) {
-    return std::size_t(6 * C * K + K + C * V + C * (K + C) + (K + C) * V + 4 * K + 64);
+    return std::size_t(8 * C * K + K + C * V + 2 * K * ld(C) + C * ld(C) + 4 * K + 2 * ld(C) + 64);
   }
   chunk_buffers(T* p, index_t C, index_t K, index_t V) {
-    lda = K + C;
+    lda = ld(C);
     Q = p;
     Kc = Q + C * K;
     b = Kc + C * K;  // (C+1)·K: row 0 is the zero row (b_{-1}), rows 1.. are b_0..b_{C-1}
-    Qh = b + (C + 1) * K;
+    E = b + (C + 1) * K;
+    Qe = E + C * K;
+    Qh = Qe + C * K;
     Kt = Qh + C * K;
     Kh = Kt + C * K;
-    O = Kh + C * K;
-    M1 = O + C * V;
-    M2 = M1 + C * (K + C);
-    vec = M2 + (K + C) * V;
-    A = M1 + K;
-    Vc = M2 + K * V;
+    Vc = Kh + C * K;
+    KT = Vc + C * V;
+    KlT = KT + K * lda;
+    A = KlT + K * lda;
+    vec = A + C * lda;
   }
 };
+
+// dst[i·ld + r] = src[r·cols + i] (r < rows, i < cols); pad columns [rows, round16(rows)) = 0.
+template <class T>
+SEQMIX_INLINE void transpose_to(T* SEQMIX_RESTRICT dst, index_t ld, const T* SEQMIX_RESTRICT src, index_t rows,
+                                index_t cols) noexcept {
+  const index_t pad = (rows + 15) / 16 * 16;
+  for (index_t i = 0; i < cols; ++i) {
+    T* d = dst + i * ld;
+    for (index_t r = 0; r < rows; ++r) d[r] = src[r * cols + i];
+    for (index_t r = rows; r < pad; ++r) d[r] = T(0);
+  }
+}
+
+// Prefetches rows [t0, t0+c) of q, k, v, g (read) and o (write) into the cache. The rows of
+// one head are H·D elements apart (often 4 KiB or more), one page each, which the hardware
+// stream prefetchers do not follow; without this every row of a chunk is a demand miss.
+template <decay_kind D, class T>
+SEQMIX_INLINE void prefetch_rows(const problem<T>& p, index_t t0, index_t c) noexcept {
+  constexpr index_t line = 64 / index_t(sizeof(T));
+  for (index_t r = t0; r < t0 + c; ++r) {
+    for (index_t i = 0; i < p.K; i += line) {
+      __builtin_prefetch(p.q + r * p.ldq + i, 0, 2);
+      __builtin_prefetch(p.k + r * p.ldk + i, 0, 2);
+      if constexpr (D == decay_kind::vector) __builtin_prefetch(p.g + r * p.ldg + i, 0, 2);
+    }
+    for (index_t j = 0; j < p.V; j += line) {
+      __builtin_prefetch(p.v + r * p.ldv + j, 0, 2);
+      __builtin_prefetch(p.o + r * p.ldo + j, 1, 2);
+    }
+  }
+}
 
 // Loads rows [t0, t0+c): Q·scale, K, V·v_scale, and the cumulative log gate.
 template <decay_kind D, class Arch, class T>
@@ -377,11 +414,10 @@ void load_chunk(const problem<T>& p, index_t t0, index_t c, chunk_buffers<T>& w)
   const index_t K = p.K, V = p.V;
   for (index_t r = 0; r < c; ++r) scale_n<Arch>(w.Q + r * K, p.q + (t0 + r) * p.ldq, p.scale, K);
   load_rows(w.Kc, p.k + t0 * p.ldk, c, K, p.ldk);
-  load_rows(w.Vc, p.v + t0 * p.ldv, c, V, p.ldv);
   if (p.v_scale)
-    for (index_t r = 0; r < c; ++r) {
-      scale_n<Arch>(w.Vc + r * V, w.Vc + r * V, p.v_scale[(t0 + r) * p.ldvs], V);
-    }
+    for (index_t r = 0; r < c; ++r) scale_n<Arch>(w.Vc + r * V, p.v + (t0 + r) * p.ldv, p.v_scale[(t0 + r) * p.ldvs], V);
+  else
+    load_rows(w.Vc, p.v + t0 * p.ldv, c, V, p.ldv);
   if constexpr (D == decay_kind::vector) {
     std::fill_n(w.b, K, T(0));
     cumsum_vector_gate(w.b + K, p.g + t0 * p.ldg, c, K, p.ldg);
@@ -458,114 +494,112 @@ void intra_vector(const problem<T>& p, index_t c, chunk_buffers<T>& w) {
   }
 }
 
-// One chunk: rows [t0, t0+c). With S_in: writes the outputs (inter-chunk term from S_in plus
-// the intra-chunk term). With dS: dS = Σ_s (k_s ⊙ e^{b_last − b_s}) v_sᵀ and dec = e^{b_last}
-// (vector: K values; scalar: K copies; none: dec untouched).
+// One chunk: rows [t0, t0+c).
+//  want_out: writes the outputs O = Qe · S_in + A · V (inter- plus intra-chunk term; row tiles
+//            of A stop at the diagonal).
+//  dS:       dS = KlT · V with KlT[i, s] = k_s,i e^{b_last,i − b_s,i}, and dec = e^{b_last}
+//            (vector: K values; scalar: K copies; none: dec untouched).
+//  S_upd:    instead of dS, the state update S_upd = Diag(dec) S_upd + KlT · V fused into the
+//            product's epilogue (the same arithmetic as dS then apply_update). S_upd may be
+//            S_in (the outputs are computed first).
 template <decay_kind D, class Arch, class T>
 void process_chunk(const problem<T>& p, index_t t0, index_t c, index_t C, const T* S_in, bool want_out, T* dS,
-                   T* dec, T* scratch) {
+                   T* dec, T* scratch, T* S_upd = nullptr) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr index_t W = index_t(B::size);
   const index_t K = p.K, V = p.V;
   chunk_buffers<T> w(scratch, C, K, V);
+  const index_t ld = w.lda;
   load_chunk<D, Arch>(p, t0, c, w);
+  if (t0 + c < p.steps) prefetch_rows<D>(p, t0 + c, std::min(C, p.steps - t0 - c));  // the next chunk
   const bool strict = D == decay_kind::vector && p.u != nullptr;
-  // Vector decay, fast path: when the chunk's total log decay is <= 40 in every channel,
-  // E = e^{b} (>= e^-40) once per chunk gives Q ⊙ e^{bq} = Q ⊙ E, K ⊙ e^{-b} = K / E (<= e^40),
-  // scores (Q ⊙ E)(K / E)ᵀ in one GEMM, and K ⊙ e^{b_last − b} = (K / E) ⊙ E_last: one exp
-  // per element instead of four. Otherwise the sub-block scheme of intra_vector.
-  bool fast = false;
+  const bool update = dS != nullptr || S_upd != nullptr;
+  const T* Qe = w.Q;   // query side of the inter-chunk term
+  const T* Qs = w.Q;   // query side of the scores
+  bool scores_done = false;
   if constexpr (D == decay_kind::vector) {
+    // Fast path: when the chunk's total log decay is <= 40 in every channel, E = e^{b}
+    // (>= e^-40) once per chunk gives Q ⊙ e^{bq} = Q ⊙ E, K ⊙ e^{-b} = K / E (<= e^40),
+    // scores (Q ⊙ E)(K / E)ᵀ in one product, and K ⊙ e^{b_last − b} = (K / E) ⊙ E_last: one
+    // exp per element instead of four. Otherwise the sub-block scheme of intra_vector.
     const T* last = w.b + c * K;
     T span = 0;
     for (index_t i = 0; i < K; ++i) span = std::max(span, -last[i]);
-    fast = span <= span_limit<T>;
-    if (fast) {
-      exp_n<Arch>(w.Kh, w.b + K, c * K);  // E rows 0..c-1
-      div_n<Arch>(w.Kt, w.Kc, w.Kh, c * K);
-    }
-  }
-  if (want_out) {
-    const index_t lda = w.lda;
-    // M1 left: Q ⊙ e^{bq}; M2 top: S_in
-    if constexpr (D == decay_kind::vector) {
-      if (fast) {
+    if (span <= span_limit<T>) {
+      exp_n<Arch>(w.E, w.b + K, c * K);
+      div_n<Arch>(w.Kt, w.Kc, w.E, c * K);
+      transpose_to(w.KT, ld, w.Kt, c, K);
+      if (want_out) {
         for (index_t t = 0; t < c; ++t) {
-          T* m = w.M1 + t * lda;
-          const T* q = w.Q + t * K;
-          if (strict && t == 0) std::memcpy(m, q, sizeof(T) * K);
-          else {
-            mul_n<Arch>(m, q, w.Kh + (strict ? t - 1 : t) * K, K);
-          }
+          if (strict && t == 0) std::memcpy(w.Qe, w.Q, sizeof(T) * K);
+          else mul_n<Arch>(w.Qe + t * K, w.Q + t * K, w.E + (strict ? t - 1 : t) * K, K);
         }
-      } else {
-        const T* bq = strict ? w.b : w.b + K;
-        for (index_t t = 0; t < c; ++t)
-          mul_exp_diff<Arch>(w.M1 + t * lda, w.Q + t * K, bq + t * K, (const T*)nullptr, K);
       }
-    } else if constexpr (D == decay_kind::scalar) {
-      for (index_t t = 0; t < c; ++t) {
-        scale_n<Arch>(w.M1 + t * lda, w.Q + t * K, std::exp(w.b[t + 1]), K);
-      }
-    } else {
-      for (index_t t = 0; t < c; ++t) std::memcpy(w.M1 + t * lda, w.Q + t * K, sizeof(T) * K);
-    }
-    std::memcpy(w.M2, S_in, sizeof(T) * K * V);
-    // intra-chunk scores into M1 right (lower triangle; rows of the first half only need
-    // the first half of the columns)
-    const index_t h = c / 2;
-    if constexpr (D == decay_kind::vector) {
-      if (fast) {
-        if (h > 0) gemm<false, true>(h, h, K, w.M1, lda, w.Kt, K, w.A, lda);
-        gemm<false, true>(c - h, c, K, w.M1 + h * lda, lda, w.Kt, K, w.A + h * lda, lda);
-        for (index_t t = 0; t < c; ++t) {
-          T* row = w.A + t * lda;
-          std::fill(row + (strict ? t : t + 1), row + c, T(0));
-          if (strict) {
-            T acc = 0;
-            for (index_t i = 0; i < K; ++i) acc += w.Q[t * K + i] * p.u[i] * w.Kc[t * K + i];
-            row[t] = acc;
-          }
-        }
-      } else {
-        intra_vector<Arch>(p, c, w);
-      }
-    } else {
-      if (h > 0) gemm<false, true>(h, h, K, w.Q, K, w.Kc, K, w.A, lda);
-      gemm<false, true>(c - h, c, K, w.Q + h * K, K, w.Kc, K, w.A + h * lda, lda);
-      for (index_t t = 0; t < c; ++t) {
-        T* row = w.A + t * lda;
-        if constexpr (D == decay_kind::scalar) {
-          mul_exp_from<Arch>(row, w.b[t + 1], w.b + 1, t + 1);
-        }
-        std::fill(row + t + 1, row + c, T(0));
-      }
-    }
-    // O = M1 · M2, the first half of the rows with depth K + h
-    T* O = p.o + t0 * p.ldo;
-    if (h > 0) gemm<false, false>(h, V, K + h, w.M1, lda, w.M2, V, O, p.ldo);
-    gemm<false, false>(c - h, V, K + c, w.M1 + h * lda, lda, w.M2, V, O + h * p.ldo, p.ldo);
-  }
-  if (dS) {
-    const T* Kd = w.Kc;
-    if constexpr (D == decay_kind::vector) {
-      const T* last = w.b + c * K;
-      if (fast) {
-        const T* El = w.Kh + (c - 1) * K;
-        for (index_t s = 0; s < c; ++s) mul_n<Arch>(w.Kt + s * K, w.Kt + s * K, El, K);
+      if (update) {
+        const T* El = w.E + (c - 1) * K;
+        for (index_t i = 0; i < K; ++i) scale_n<Arch>(w.KlT + i * ld, w.KT + i * ld, El[i], c);
         std::memcpy(dec, El, sizeof(T) * K);
-      } else {
+      }
+    } else {
+      if (want_out) {
+        const T* bq = strict ? w.b : w.b + K;
+        for (index_t t = 0; t < c; ++t) mul_exp_diff<Arch>(w.Qe + t * K, w.Q + t * K, bq + t * K, (const T*)nullptr, K);
+        intra_vector<Arch>(p, c, w);
+        scores_done = true;
+      }
+      if (update) {
         for (index_t s = 0; s < c; ++s) mul_exp_diff<Arch>(w.Kt + s * K, w.Kc + s * K, last, w.b + (s + 1) * K, K);
+        transpose_to(w.KlT, ld, w.Kt, c, K);
         exp_n<Arch>(dec, last, K);
       }
-      Kd = w.Kt;
-    } else if constexpr (D == decay_kind::scalar) {
-      const T last = w.b[c];
-      for (index_t s = 0; s < c; ++s) {
-        scale_n<Arch>(w.Kt + s * K, w.Kc + s * K, std::exp(last - w.b[s + 1]), K);
-      }
-      Kd = w.Kt;
-      std::fill_n(dec, K, std::exp(last));
     }
-    gemm<true, false>(K, V, c, Kd, K, w.Vc, V, dS, V);
+    Qe = w.Qe;
+    Qs = w.Qe;
+  } else {
+    transpose_to(w.KT, ld, w.Kc, c, K);
+    if constexpr (D == decay_kind::scalar) {
+      if (want_out) {
+        for (index_t t = 0; t < c; ++t) scale_n<Arch>(w.Qe + t * K, w.Q + t * K, std::exp(w.b[t + 1]), K);
+        Qe = w.Qe;
+      }
+      if (update) {
+        const T last = w.b[c];
+        T* ws = w.vec + w.lda;  // e^{b_last − b_s}
+        for (index_t s = 0; s < c; ++s) w.vec[s] = last - w.b[s + 1];
+        exp_n<Arch>(ws, w.vec, c);
+        for (index_t i = 0; i < K; ++i) mul_n<Arch>(w.KlT + i * ld, w.KT + i * ld, ws, c);
+        std::fill_n(dec, K, std::exp(last));
+      }
+    }
+  }
+  const T* KlT = D == decay_kind::none ? w.KT : w.KlT;
+  if (want_out) {
+    T* A = w.A;
+    if (!scores_done) {
+      // scores: row tile ending at e needs columns [0, e) only
+      blk::product<blk::epi::store, Arch>(
+          c, A, ld, (const T*)nullptr, blk::operand<T>{Qs, K, w.KT, ld}, K, blk::operand<T>{},
+          [](index_t) { return index_t(0); }, [](index_t e) { return (e + W - 1) / W * W; });
+      for (index_t t = 0; t < c; ++t) {
+        T* row = A + t * ld;
+        if constexpr (D == decay_kind::scalar) mul_exp_from<Arch>(row, w.b[t + 1], w.b + 1, t + 1);
+        std::fill(row + (strict ? t : t + 1), row + c, T(0));
+        if (strict) {
+          T acc = 0;
+          for (index_t i = 0; i < K; ++i) acc += w.Q[t * K + i] * p.u[i] * w.Kc[t * K + i];
+          row[t] = acc;
+        }
+      }
+    }
+    // O = Qe · S_in + A · V, the row tile ending at e with depth e in A
+    blk::product<blk::epi::store, Arch>(
+        c, p.o + t0 * p.ldo, p.ldo, (const T*)nullptr, blk::operand<T>{Qe, K, S_in, V}, K,
+        blk::operand<T>{A, ld, w.Vc, V}, [](index_t e) { return e; }, [V](index_t) { return V; });
+  }
+  if (update) {
+    const T* d = D == decay_kind::none ? (const T*)nullptr : dec;
+    if (S_upd) blk::product<blk::epi::decay, Arch>(K, V, S_upd, V, d, blk::operand<T>{KlT, ld, w.Vc, V}, c);
+    else blk::product<blk::epi::store, Arch>(K, V, dS, V, d, blk::operand<T>{KlT, ld, w.Vc, V}, c);
   }
 }
 
@@ -575,14 +609,13 @@ void process_chunk(const problem<T>& p, index_t t0, index_t c, index_t C, const 
 template <decay_kind D, class Arch = xsimd::default_arch, class T>
 void chunked(const problem<T>& p, index_t C) {
   if (p.steps <= 0) return;
-  const index_t K = p.K, V = p.V;
-  const std::size_t bufs = detail::chunk_buffers<T>::size(C, K, V);
-  T* mem = thread_workspace(0).template get<T>(bufs + std::size_t(K * V + K + 16));
-  T *dS = mem + bufs, *dec = dS + K * V;
+  const index_t K = p.K;
+  const std::size_t bufs = detail::chunk_buffers<T>::size(C, K, p.V);
+  T* mem = thread_workspace(0).template get<T>(bufs + std::size_t(K + 16));
+  T* dec = mem + bufs;
   for (index_t t0 = 0; t0 < p.steps; t0 += C) {
     const index_t c = std::min(C, p.steps - t0);
-    detail::process_chunk<D, Arch>(p, t0, c, C, p.state, true, dS, dec, mem);
-    detail::apply_update<Arch>(p.state, dS, D == decay_kind::none ? (const T*)nullptr : dec, K, V);
+    detail::process_chunk<D, Arch>(p, t0, c, C, p.state, true, (T*)nullptr, dec, mem, p.state);
   }
 }
 
