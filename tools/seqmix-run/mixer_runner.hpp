@@ -1,9 +1,11 @@
 #pragma once
-// Shared pieces of the `seqmix-run --mixer` entries: the input x, loading every parameter by
-// its state_dict name with its exact shape, running each sequence of the batch from a fresh
-// state (forward, or token by token with --step), and the --repeat report.
+// Shared pieces of the `seqmix-run --mixer` entries: configuration from the safetensors
+// metadata, the input x, loading every parameter by its state_dict name with its exact shape,
+// running each sequence of the batch from a fresh state (forward, or token by token with
+// --step), and the --repeat report.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ostream>
 #include <string>
@@ -12,6 +14,45 @@
 #include "registry.hpp"
 
 namespace seqmix::tool {
+
+// ---- metadata (strings, as PyTorch exporters write them: "4", "2.0", "1e-05", "True") ----
+inline std::string meta_string(const io::safetensors& in, const std::string& key) {
+  auto it = in.metadata.find(key);
+  return it == in.metadata.end() ? std::string() : it->second;
+}
+// A number; `def` when the key is absent; option_error naming the mixer and key otherwise.
+inline double meta_number(const io::safetensors& in, const std::string& mixer, const std::string& key, double def) {
+  const auto v = meta_string(in, key);
+  if (v.empty()) return def;
+  try {
+    std::size_t used = 0;
+    const double d = std::stod(v, &used);
+    if (used == v.size() && std::isfinite(d)) return d;
+  } catch (const std::exception&) {
+  }
+  throw option_error(mixer + ": metadata '" + key + "' must be a number, got '" + v + "'");
+}
+// A non-negative integer ("4" or "4.0").
+inline std::size_t meta_size(const io::safetensors& in, const std::string& mixer, const std::string& key,
+                             std::size_t def) {
+  const double d = meta_number(in, mixer, key, double(def));
+  if (d < 0 || d != std::floor(d) || d > 1e9)
+    throw option_error(mixer + ": metadata '" + key + "' must be a non-negative integer, got '" +
+                       meta_string(in, key) + "'");
+  return static_cast<std::size_t>(d);
+}
+// 0/1 (or Python's False/True).
+inline bool meta_flag(const io::safetensors& in, const std::string& mixer, const std::string& key, bool def) {
+  const auto v = meta_string(in, key);
+  if (v.empty()) return def;
+  if (v == "1" || v == "true" || v == "True") return true;
+  if (v == "0" || v == "false" || v == "False") return false;
+  throw option_error(mixer + ": metadata '" + key + "' must be 0 or 1, got '" + v + "'");
+}
+// The model width when the metadata does not say: the last extent of x, else `def`.
+inline std::size_t input_width(const io::safetensors& in, std::size_t def) {
+  return in.contains("x") && !in.tensors.at("x").shape.empty() ? std::size_t(in.tensors.at("x").shape.back()) : def;
+}
 
 // x[B,T,d] (F32 or F64) as float.
 inline tensor<float> mixer_input(const std::string& name, const io::safetensors& in, index_t d) {

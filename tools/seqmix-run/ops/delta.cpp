@@ -68,38 +68,8 @@ SEQMIX_REGISTER_OP(make_entry("gated_delta_rule", gated_inputs, "scale (1/sqrt K
 
 // ---- mixers ----------------------------------------------------------------------------
 
-std::string meta_or(const io::safetensors& in, const std::string& key) {
-  auto it = in.metadata.find(key);
-  return it == in.metadata.end() ? std::string() : it->second;
-}
-double meta_number(const io::safetensors& in, const std::string& mixer, const std::string& key, double def) {
-  const auto v = meta_or(in, key);
-  if (v.empty()) return def;
-  try {
-    std::size_t used = 0;
-    const double d = std::stod(v, &used);
-    if (used == v.size()) return d;
-  } catch (const std::exception&) {
-  }
-  throw option_error(mixer + ": metadata '" + key + "' must be a number, got '" + v + "'");
-}
-std::size_t meta_count(const io::safetensors& in, const std::string& mixer, const std::string& key, std::size_t def) {
-  const double d = meta_number(in, mixer, key, double(def));
-  if (d < 0 || d != std::floor(d) || d > 1e9)
-    throw option_error(mixer + ": metadata '" + key + "' must be a non-negative integer, got '" + meta_or(in, key) + "'");
-  return static_cast<std::size_t>(d);
-}
-bool meta_bool(const io::safetensors& in, const std::string& mixer, const std::string& key, bool def) {
-  const auto v = meta_or(in, key);
-  if (v.empty()) return def;
-  if (v == "1" || v == "true" || v == "True") return true;
-  if (v == "0" || v == "false" || v == "False") return false;
-  throw option_error(mixer + ": metadata '" + key + "' must be 0 or 1, got '" + v + "'");
-}
 std::size_t model_width(const io::safetensors& in, const std::string& mixer) {
-  const std::size_t from_x =
-      in.contains("x") && !in.tensors.at("x").shape.empty() ? std::size_t(in.tensors.at("x").shape.back()) : 64;
-  return meta_count(in, mixer, "hidden_size", meta_count(in, mixer, "d_model", from_x));
+  return meta_size(in, mixer, "hidden_size", meta_size(in, mixer, "d_model", input_width(in, 64)));
 }
 
 // Size errors in the metadata surface as shape_error/invalid_argument from the constructors.
@@ -124,13 +94,13 @@ const bool deltanet_mixer_registered = register_mixer(
        const std::string n = "deltanet";
        mixers::deltanet_config c;
        c.d_model = model_width(in, n);
-       c.num_heads = meta_count(in, n, "num_heads", 4);
+       c.num_heads = meta_size(in, n, "num_heads", 4);
        c.expand_k = meta_number(in, n, "expand_k", 1.0);
        c.expand_v = meta_number(in, n, "expand_v", 1.0);
-       c.use_gate = meta_bool(in, n, "use_gate", true);
-       c.conv_size = meta_count(in, n, "conv_size", 4);
-       c.conv_bias = meta_bool(in, n, "conv_bias", false);
-       c.allow_neg_eigval = meta_bool(in, n, "allow_neg_eigval", false);
+       c.use_gate = meta_flag(in, n, "use_gate", true);
+       c.conv_size = meta_size(in, n, "conv_size", 4);
+       c.conv_bias = meta_flag(in, n, "conv_bias", false);
+       c.allow_neg_eigval = meta_flag(in, n, "allow_neg_eigval", false);
        c.norm_eps = meta_number(in, n, "norm_eps", 1e-5);
        as_option_error([&] {
          mixers::deltanet<float> m(c);
@@ -146,15 +116,15 @@ const bool gated_deltanet_mixer_registered = register_mixer(
        const std::string n = "gated_deltanet";
        mixers::gated_deltanet_config c;
        c.d_model = model_width(in, n);
-       c.num_heads = meta_count(in, n, "num_heads", 2);
-       c.head_dim = meta_count(in, n, "head_dim", 32);
+       c.num_heads = meta_size(in, n, "num_heads", 2);
+       c.head_dim = meta_size(in, n, "head_dim", 32);
        c.expand_v = meta_number(in, n, "expand_v", 2.0);
-       c.use_gate = meta_bool(in, n, "use_gate", true);
-       c.conv_size = meta_count(in, n, "conv_size", 4);
-       c.conv_bias = meta_bool(in, n, "conv_bias", false);
-       c.allow_neg_eigval = meta_bool(in, n, "allow_neg_eigval", false);
+       c.use_gate = meta_flag(in, n, "use_gate", true);
+       c.conv_size = meta_size(in, n, "conv_size", 4);
+       c.conv_bias = meta_flag(in, n, "conv_bias", false);
+       c.allow_neg_eigval = meta_flag(in, n, "allow_neg_eigval", false);
        c.norm_eps = meta_number(in, n, "norm_eps", 1e-5);
-       if (meta_count(in, n, "num_v_heads", c.num_heads) != c.num_heads)
+       if (meta_size(in, n, "num_v_heads", c.num_heads) != c.num_heads)
          throw option_error("gated_deltanet: num_v_heads != num_heads (grouped value heads) is not supported");
        as_option_error([&] {
          mixers::gated_deltanet<float> m(c);

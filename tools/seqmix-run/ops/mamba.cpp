@@ -65,45 +65,12 @@ SEQMIX_REGISTER_OP(make_entry(
 
 // ---- mixers ----------------------------------------------------------------------------
 
-std::string meta(const io::safetensors& in, const std::string& key) {
-  auto it = in.metadata.find(key);
-  return it == in.metadata.end() ? std::string() : it->second;
-}
-std::size_t meta_size(const io::safetensors& in, const std::string& mixer, const std::string& key, std::size_t def) {
-  const auto v = meta(in, key);
-  if (v.empty()) return def;
-  try {
-    std::size_t used = 0;
-    const long long n = std::stoll(v, &used);
-    if (used == v.size() && n >= 0) return static_cast<std::size_t>(n);
-  } catch (const std::exception&) {
-  }
-  throw option_error(mixer + ": metadata '" + key + "' must be a non-negative integer, got '" + v + "'");
-}
-double meta_double(const io::safetensors& in, const std::string& mixer, const std::string& key, double def) {
-  const auto v = meta(in, key);
-  if (v.empty()) return def;
-  try {
-    std::size_t used = 0;
-    const double d = std::stod(v, &used);
-    if (used == v.size()) return d;
-  } catch (const std::exception&) {
-  }
-  throw option_error(mixer + ": metadata '" + key + "' must be a number, got '" + v + "'");
-}
-bool meta_flag(const io::safetensors& in, const std::string& mixer, const std::string& key, bool def) {
-  const auto n = meta_size(in, mixer, key, def ? 1 : 0);
-  if (n > 1) throw option_error(mixer + ": metadata '" + key + "' must be 0 or 1, got " + std::to_string(n));
-  return n == 1;
-}
-
 const bool mamba_mixer_registered = register_mixer(
     {"mamba", "mamba_ssm Mamba (mamba_simple): x[B,T,d_model], state_dict names; metadata d_model d_state d_conv expand dt_rank",
      [](const io::safetensors& in, io::safetensors& out, bool step, int repeat, std::ostream& report) {
        const std::string n = "mamba";
        mixers::mamba_config c;
-       c.d_model = meta_size(in, n, "d_model", in.contains("x") && !in.tensors.at("x").shape.empty()
-                                                   ? std::size_t(in.tensors.at("x").shape.back()) : 64);
+       c.d_model = meta_size(in, n, "d_model", input_width(in, 64));
        c.d_state = meta_size(in, n, "d_state", 16);
        c.d_conv = meta_size(in, n, "d_conv", 4);
        c.expand = meta_size(in, n, "expand", 2);
@@ -121,14 +88,13 @@ const bool mamba2_mixer_registered = register_mixer(
      [](const io::safetensors& in, io::safetensors& out, bool step, int repeat, std::ostream& report) {
        const std::string n = "mamba2";
        mixers::mamba2_config c;
-       c.d_model = meta_size(in, n, "d_model", in.contains("x") && !in.tensors.at("x").shape.empty()
-                                                    ? std::size_t(in.tensors.at("x").shape.back()) : 64);
+       c.d_model = meta_size(in, n, "d_model", input_width(in, 64));
        c.d_state = meta_size(in, n, "d_state", 128);
        c.d_conv = meta_size(in, n, "d_conv", 4);
        c.expand = meta_size(in, n, "expand", 2);
        c.headdim = meta_size(in, n, "headdim", 64);
        c.ngroups = meta_size(in, n, "ngroups", 1);
-       c.norm_eps = meta_double(in, n, "norm_eps", 1e-5);
+       c.norm_eps = meta_number(in, n, "norm_eps", 1e-5);
        c.norm_group_size = meta_size(in, n, "norm_group_size", 0);
        c.norm_before_gate = meta_flag(in, n, "norm_before_gate", false);
        if (!meta_flag(in, n, "rmsnorm", true)) throw option_error("mamba2: only rmsnorm = 1 is supported");

@@ -2,7 +2,6 @@
 // FLOPs per call (README, section RWKV): rwkv4 16·B·T·D (each exp counted as one);
 // rwkv5/rwkv6 7·B·T·H·K·V; rwkv7 9·B·T·H·K·V.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 
 #include "../registry.hpp"
@@ -11,6 +10,7 @@
 #include "seqmix/ops/rwkv6.hpp"
 #include "seqmix/ops/rwkv7.hpp"
 #include "seqmix/mixers/rwkv7.hpp"
+#include "../mixer_runner.hpp"
 #include "../runner.hpp"
 
 namespace seqmix::tool {
@@ -99,41 +99,22 @@ SEQMIX_REGISTER_OP(make_entry(
     }));
 
 // --mixer rwkv7: RWKV-LM RWKV_Tmix_x070 (OPS.md mixer table).
-std::string rwkv_meta(const io::safetensors& in, const std::string& key, const std::string& fallback) {
-  auto it = in.metadata.find(key);
-  return it == in.metadata.end() ? fallback : it->second;
-}
-std::size_t rwkv_meta_size(const io::safetensors& in, const std::string& key, std::size_t fallback) {
-  const std::string v = rwkv_meta(in, key, "");
-  if (v.empty()) return fallback;
-  try {
-    std::size_t used = 0;
-    const long long n = std::stoll(v, &used);
-    if (used == v.size() && n >= 0) return std::size_t(n);
-  } catch (const std::exception&) {
-  }
-  throw option_error("rwkv7: metadata '" + key + "' must be a non-negative integer, got '" + v + "'");
-}
-
 const bool rwkv7_mixer_registered = register_mixer(
     {"rwkv7",
      "RWKV-LM RWKV_Tmix_x070: x[B,T,C], state_dict names; metadata n_embd dim_att head_size n_head layer_id "
      "ln_x_eps v_first_mode (produced: writes v_first; input: reads v_first[B,T,C]); LoRA sizes from w1/a1/v1/g1",
      [](const io::safetensors& in, io::safetensors& out, bool step, int repeat, std::ostream& report) {
        const std::string n = "rwkv7";
-       if (!in.contains("x")) throw shape_error(n + ": input tensor 'x' is missing (expected [B,T,n_embd])");
-       const auto x = in.tensors.at("x").template as<float>();
-       if (x.rank() != 3) throw shape_error(n + ": argument 'x' must have rank 3 [B,T,n_embd]");
        mixers::rwkv7_config c;
-       c.n_embd = rwkv_meta_size(in, "n_embd", std::size_t(x.extent(2)));
-       c.head_size = rwkv_meta_size(in, "head_size", 64);
-       c.layer_id = rwkv_meta_size(in, "layer_id", 0);
+       c.n_embd = meta_size(in, n, "n_embd", input_width(in, 64));
+       c.head_size = meta_size(in, n, "head_size", 64);
+       c.layer_id = meta_size(in, n, "layer_id", 0);
        c.n_layer = std::max<std::size_t>(c.layer_id + 1, 2);
-       const std::size_t dim_att = rwkv_meta_size(in, "dim_att", c.n_embd);
+       const std::size_t dim_att = meta_size(in, n, "dim_att", c.n_embd);
        if (dim_att != c.n_embd) throw option_error("rwkv7: dim_att must equal n_embd");
        if (c.head_size == 0 || c.n_embd % c.head_size != 0)
          throw option_error("rwkv7: head_size must divide n_embd");
-       const std::size_t n_head = rwkv_meta_size(in, "n_head", c.n_embd / c.head_size);
+       const std::size_t n_head = meta_size(in, n, "n_head", c.n_embd / c.head_size);
        if (n_head * c.head_size != c.n_embd) throw option_error("rwkv7: n_head·head_size must equal n_embd");
        auto lora = [&](const char* p) {
          return in.contains(p) && in.tensors.at(p).shape.size() == 2 ? std::size_t(in.tensors.at(p).shape[1]) : 0;
@@ -142,15 +123,9 @@ const bool rwkv7_mixer_registered = register_mixer(
        c.d_aaa_lora = lora("a1");
        c.d_mv_lora = lora("v1");
        c.d_gate_lora = lora("g1");
-       const std::string eps = rwkv_meta(in, "ln_x_eps", "");
-       if (!eps.empty()) {
-         try {
-           c.ln_x_eps = std::stod(eps);
-         } catch (const std::exception&) {
-           throw option_error("rwkv7: metadata 'ln_x_eps' must be a number, got '" + eps + "'");
-         }
-       }
-       const std::string mode = rwkv_meta(in, "v_first_mode", c.layer_id == 0 ? "produced" : "input");
+       c.ln_x_eps = meta_number(in, n, "ln_x_eps", c.ln_x_eps);
+       std::string mode = meta_string(in, "v_first_mode");
+       if (mode.empty()) mode = c.layer_id == 0 ? "produced" : "input";
        if (mode != "produced" && mode != "input")
          throw option_error("rwkv7: v_first_mode must be 'produced' or 'input', got '" + mode + "'");
        if ((mode == "produced") != (c.layer_id == 0))
@@ -158,21 +133,8 @@ const bool rwkv7_mixer_registered = register_mixer(
                             (mode == "produced" ? "layer_id 0" : "layer_id > 0"));
        mixers::rwkv7_time_mix<float> m(c);
        const index_t C = index_t(c.n_embd);
-       if (x.extent(2) != C)
-         throw shape_error(n + ": argument 'x' has shape " + shape_to_string(std::span<const index_t>(x.shape())) +
-                           ", expected [?,?," + std::to_string(C) + "]");
-       for (auto& [pname, p] : m.params()) {
-         if (!in.contains(pname))
-           throw shape_error(n + ": parameter '" + pname + "' is missing (expected " +
-                             shape_to_string(std::span<const index_t>(p.shape())) + ")");
-         const auto& st = in.tensors.at(pname);
-         if (st.type == io::dtype::i64) throw shape_error(n + ": parameter '" + pname + "' must be F32 or F64");
-         if (st.shape != p.shape())
-           throw shape_error(n + ": parameter '" + pname + "' has shape " +
-                             shape_to_string(std::span<const index_t>(st.shape)) + ", expected " +
-                             shape_to_string(std::span<const index_t>(p.shape())));
-         p = st.template as<float>();
-       }
+       const auto x = mixer_input(n, in, C);
+       load_mixer_parameters(n, m, in);
        const index_t B = x.extent(0), L = x.extent(1);
        tensor<float> vf({B, L, C});
        if (mode == "input") {
@@ -186,36 +148,24 @@ const bool rwkv7_mixer_registered = register_mixer(
          vf = st.template as<float>();
        }
        tensor<float> y({B, L, C});
-       auto run = [&] {
-         for (index_t b = 0; b < B; ++b) {
-           auto s = m.make_state();
-           const float* xb = x.data() + b * L * C;
-           float* yb = y.data() + b * L * C;
-           float* vb = vf.data() + b * L * C;
-           if (step)
-             for (index_t t = 0; t < L; ++t) {
-               s.v_first = tensor_view<float, 2>(vb + t * C, {1, C});
-               m.step(std::span<const float>(xb + t * C, C), std::span<float>(yb + t * C, C), s);
+       run_and_report(
+           [&] {
+             for (index_t b = 0; b < B; ++b) {
+               auto s = m.make_state();
+               const float* xb = x.data() + b * L * C;
+               float* yb = y.data() + b * L * C;
+               float* vb = vf.data() + b * L * C;
+               if (step)
+                 for (index_t t = 0; t < L; ++t) {
+                   s.v_first = tensor_view<float, 2>(vb + t * C, {1, C});
+                   m.step(std::span<const float>(xb + t * C, C), std::span<float>(yb + t * C, C), s);
+                 }
+               else
+                 m.forward(seq_cref<float>(xb, {L, C}), seq_ref<float>(yb, {L, C}), s,
+                           tensor_view<float, 2>(vb, {L, C}));
              }
-           else
-             m.forward(seq_cref<float>(xb, {L, C}), seq_ref<float>(yb, {L, C}), s, tensor_view<float, 2>(vb, {L, C}));
-         }
-       };
-       run();
-       if (repeat > 0) {
-         std::vector<double> ms;
-         for (int i = 0; i < repeat; ++i) {
-           const auto t0 = std::chrono::steady_clock::now();
-           run();
-           ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-         }
-         std::sort(ms.begin(), ms.end());
-         const double med = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
-         char line[160];
-         std::snprintf(line, sizeof line, "median_ms=%.4f tokens_per_s=%.1f\n", med,
-                       med > 0 ? double(B * L) / (med * 1e-3) : 0.0);
-         report << line;
-       }
+           },
+           repeat, double(B * L), report);
        out.put("y", y);
        if (mode == "produced") out.put("v_first", vf);
      }});
