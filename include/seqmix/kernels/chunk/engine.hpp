@@ -666,15 +666,52 @@ void run_head(const problem<T>& p, form f, index_t C) {
   }
 }
 
+// Serial chunked form over n heads in lockstep: chunk 0 of every head, then chunk 1, ...
+// The rows of one time step of a [B,T,H,D] tensor hold every head (each row of one head is
+// H·D elements from the next, typically a page of its own), so walking the heads chunk by
+// chunk touches each page (and its TLB entry) once for all of them instead of once per
+// head. Each head's arithmetic is exactly that of `chunked` (same results bitwise).
+template <decay_kind D, class Arch = xsimd::default_arch, class T>
+void chunked_lockstep(const problem<T>* ps, index_t n, index_t C) {
+  if (n <= 0) return;
+  const index_t K = ps[0].K;
+  index_t steps = 0;
+  for (index_t j = 0; j < n; ++j) steps = std::max(steps, ps[j].steps);
+  const std::size_t bufs = detail::chunk_buffers<T>::size(C, K, ps[0].V);
+  T* mem = thread_workspace(0).template get<T>(bufs + std::size_t(K + 16));
+  T* dec = mem + bufs;
+  for (index_t t0 = 0; t0 < steps; t0 += C)
+    for (index_t j = 0; j < n; ++j) {
+      const problem<T>& p = ps[j];
+      if (t0 >= p.steps) continue;
+      detail::process_chunk<D, Arch>(p, t0, std::min(C, p.steps - t0), C, p.state, true, (T*)nullptr, dec, mem,
+                                     p.state);
+    }
+}
+
+// Heads per lockstep group: their states stay in L2 (<= 256 KiB together), at most 8, and
+// enough groups for every thread.
+inline index_t lockstep_group(index_t items, int threads, index_t K, index_t V, std::size_t elem) {
+  const index_t by_cache = std::max<index_t>(1, index_t((std::size_t(256) << 10) / (std::size_t(K * V) * elem)));
+  const index_t per_thread = (items + std::max(threads, 1) - 1) / std::max(threads, 1);
+  return std::max<index_t>(1, std::min<index_t>({index_t(8), by_cache, per_thread}));
+}
+inline constexpr index_t max_lockstep = 8;
+
 // Workspace slots: the engine uses 0 (chunk scratch) and 2 (two-pass chunk states); callers
 // may use 1 and 3 for per-item buffers.
-// Runs `items` independent heads. setup(item) returns the problem of that item (it may use
-// thread_workspace(1) or (3) for per-item buffers); finish(item, problem) runs after it. Heads are
-// spread over threads; when there are fewer heads than threads and the form is chunked, each
-// head's chunks are spread over threads instead (two-pass; same results bitwise).
+// Runs `items` independent heads. setup(item, slot, slots) returns the problem of that item;
+// up to `slots` items (slot 0..slots-1) are live at once on a thread, so per-item buffers
+// (e.g. in thread_workspace(1) or (3)) must be distinct per slot and requested with the same
+// size for every slot. finish(item, problem) runs after it. Heads are spread over threads in
+// groups run in lockstep (chunked form); when there are fewer heads than threads and the form
+// is chunked, each head's chunks are spread over threads instead (two-pass; same results
+// bitwise).
 template <decay_kind D, class Arch = xsimd::default_arch, class Setup, class Finish>
 void run_heads(index_t items, index_t steps, index_t K, index_t V, const run_options& opt, int threads, Setup&& setup,
                Finish&& finish) {
+  using P = decltype(setup(index_t(0), index_t(0), index_t(1)));
+  using T = std::remove_cv_t<std::remove_pointer_t<decltype(P{}.state)>>;
   // auto is resolved per head from its own length (so packed and separate calls agree)
   const form f = opt.kernel_form;
   const index_t C = opt.chunk > 0 ? opt.chunk : default_chunk;
@@ -682,19 +719,29 @@ void run_heads(index_t items, index_t steps, index_t K, index_t V, const run_opt
   if (double(items) * double(steps) * double(K) * double(V) < double(1 << 18)) threads = 1;
   // (auto depends on the shape only, never on the thread count, so results stay bitwise equal)
   const bool chunky = f == form::chunked || (f == form::auto_ && pick_form(steps, K, V) == form::chunked);
+  auto resolved = [&](const P& p) { return f == form::auto_ ? pick_form(p.steps, p.K, p.V) : f; };
   if (chunky && items < threads && threads > 1 && steps > C) {
     for (index_t it = 0; it < items; ++it) {
-      auto p = setup(it);
-      if (f == form::chunked || pick_form(p.steps, p.K, p.V) == form::chunked) chunked_two_pass<D, Arch>(p, C, threads);
+      auto p = setup(it, 0, 1);
+      if (resolved(p) == form::chunked) chunked_two_pass<D, Arch>(p, C, threads);
       else run_head<D, Arch>(p, f, C);
       finish(it, p);
     }
     return;
   }
-  parallel_for(items, threads, [&](index_t it) {
-    auto p = setup(it);
-    run_head<D, Arch>(p, f, C);
-    finish(it, p);
+  const index_t G = chunky ? lockstep_group(items, threads, K, V, sizeof(T)) : 1;
+  const index_t groups = (items + G - 1) / G;
+  parallel_for(groups, threads, [&](index_t gi) {
+    const index_t i0 = gi * G, n = std::min(G, items - i0);
+    P ps[max_lockstep], lockstep[max_lockstep];
+    index_t lock = 0;
+    for (index_t j = 0; j < n; ++j) {
+      ps[j] = setup(i0 + j, j, G);
+      if (resolved(ps[j]) == form::chunked) lockstep[lock++] = ps[j];
+      else run_head<D, Arch>(ps[j], f, C);
+    }
+    chunked_lockstep<D, Arch>(lockstep, lock, C);
+    for (index_t j = 0; j < n; ++j) finish(i0 + j, ps[j]);
   });
 }
 

@@ -23,6 +23,7 @@ sequences validate_qkv(std::string_view op, const const_view<T, 4>& q, const con
   check_same_shape(op, "k", k, "q", q);
   check_shape(op, "v", v, {B, L, H, -1});
   check_same_shape(op, "o", o, "v", v);
+  check_positive(op, "head count H (q.shape[2])", H);
   check_positive(op, "K (q.shape[3])", K);
   check_positive(op, "V (v.shape[3])", v.extent(3));
   sequences seqs(op, B, L, cu);
@@ -48,7 +49,8 @@ inline void check_chunk_form(std::string_view op, const run_options& opt) {
 }
 
 // Runs a chunk-engine op over (sequence, head) items. The working state of an item lives in
-// thread_workspace(1) (read from s0 before, written to s1 after: they may alias), followed by
+// its slot of thread_workspace(1) (read from s0 before, written to s1 after: they may alias;
+// a thread has up to `slots` items live at once, see kernels::chunk::run_heads), followed by
 // `extra_per_step`·length + `extra` scratch values handed to prep/post.
 //   prep(problem&, sequence_span, h, T* scratch)        fills pointers/attributes
 //   post(const problem&, sequence_span, h, T* scratch)  e.g. skip terms, normalisers
@@ -64,10 +66,11 @@ void run_chunk_op(const sequences& seqs, index_t H, index_t K, index_t V, index_
   };
   kernels::chunk::run_heads<D>(
       seqs.count() * H, max_len, K, V, opt, resolve_threads(opt),
-      [&](index_t it) {
+      [&](index_t it, index_t slot, index_t slots) {
         const auto sq = seqs[it / H];
         const index_t h = it % H;
-        T* mem = thread_workspace(1).template get<T>(std::size_t(K * V + extra_per_step * sq.length + extra + 16));
+        const index_t per = (K * V + extra_per_step * max_len + extra + 16 + 15) / 16 * 16;
+        T* mem = thread_workspace(1).template get<T>(std::size_t(slots * per)) + slot * per;
         kernels::chunk::problem<T> p;
         p.steps = sq.length;
         p.K = K;
