@@ -313,6 +313,155 @@ TEMPLATE_TEST_CASE("attention: large logits (scale·q·k ≈ 80) stay finite", "
   }
 }
 
+namespace {
+
+index_t count_nan(const tensor<double>& t) {
+  return index_t(std::count_if(t.values().begin(), t.values().end(), [](double x) { return std::isnan(x); }));
+}
+
+// The op's output has NaN exactly where the double reference has (max_rel_error is infinite
+// otherwise) and matches it elsewhere.
+template <class T>
+void check_like_reference(const attn_case& c, const tensor<double>& ref) {
+  for (form f : all_forms)
+    for (int threads : {1, 2}) {
+      CAPTURE(to_string(f), threads);
+      const auto o = run_attention<T>(c, {f, 0, threads});
+      CHECK(max_rel_error(o, ref) < attn_tol<T>);
+    }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("attention: NaN in q, k, v, g reaches exactly the outputs that read it", "[attention][nan]",
+                   float, double) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  struct variant {
+    const char* name;
+    bool causal;
+    index_t window;
+    bool gate, alibi;
+  };
+  const variant variants[] = {{"causal", true, 0, true, false},
+                              {"window", true, 7, true, false},
+                              {"full+window", false, 9, true, true},
+                              {"full", false, 0, false, false}};
+  for (const auto& var : variants) {
+    CAPTURE(var.name);
+    shape s;
+    s.B = 2;
+    s.T = 70;
+    s.S = 80;  // query t at position t + 10
+    s.HQ = 4;
+    s.H = 2;
+    s.K = 24;
+    s.V = 20;
+    s.gate = var.gate;
+    s.alibi = var.alibi;
+    auto base = make_case(s);
+    base.causal = var.causal;
+    base.window = var.window;
+    const bool plain_causal = var.causal && var.window == 0;
+    {  // q of (batch 1, query 33, head 2): that output row only
+      auto c = base;
+      c.q[((1 * s.T + 33) * s.HQ + 2) * s.K + 5] = nan;
+      const auto ref = reference_of(c);
+      CHECK(count_nan(ref) == s.V);
+      check_like_reference<TestType>(c, ref);
+    }
+    {  // k of (batch 0, position 40, kv head 1): query heads 2, 3 at positions that see 40
+      auto c = base;
+      c.k[((0 * s.S + 40) * s.H + 1) * s.K + 3] = nan;
+      const auto ref = reference_of(c);
+      if (plain_causal) CHECK(count_nan(ref) == 40 * 2 * s.V);  // positions 40..79
+      CHECK(count_nan(ref) > 0);
+      CHECK(count_nan(ref) < ref.size() / 2);
+      check_like_reference<TestType>(c, ref);
+    }
+    {  // v of (batch 1, position 50, kv head 0, column 7): column 7 of heads 0, 1 that see 50
+      auto c = base;
+      c.v[((1 * s.S + 50) * s.H + 0) * s.V + 7] = nan;
+      const auto ref = reference_of(c);
+      if (plain_causal) CHECK(count_nan(ref) == 30 * 2);  // positions 50..79
+      CHECK(count_nan(ref) > 0);
+      check_like_reference<TestType>(c, ref);
+    }
+    if (var.gate) {
+      {  // g of (batch 0, position 45, head 3): the rows of head 3 whose bias sums it
+        auto c = base;
+        c.g[(0 * s.S + 45) * s.HQ + 3] = nan;
+        const auto ref = reference_of(c);
+        if (plain_causal) CHECK(count_nan(ref) == 35 * s.V);  // positions 45..79
+        CHECK(count_nan(ref) > 0);
+        check_like_reference<TestType>(c, ref);
+      }
+      {  // g of a sequence's first position enters no bias Σ_{j=s+1..p}: no effect
+        auto c = base;
+        c.g[(1 * s.S + 0) * s.HQ + 1] = nan;
+        const auto ref = reference_of(c);
+        CHECK(count_nan(ref) == 0);
+        CHECK(max_rel_error(ref, reference_of(base)) < 1e-13);
+        check_like_reference<TestType>(c, ref);
+      }
+    }
+    {  // infinities: +inf in q gives ±inf scores (NaN after the softmax) in its row only
+      auto c = base;
+      c.q[((0 * s.T + 12) * s.HQ + 1) * s.K + 0] = std::numeric_limits<double>::infinity();
+      c.k[((0 * s.S + 22) * s.H + 0) * s.K + 0] = 0.5;  // its own position: one +inf score
+      const auto ref = reference_of(c);
+      CHECK(count_nan(ref) > 0);
+      CHECK(count_nan(ref) <= s.V);
+      check_like_reference<TestType>(c, ref);
+    }
+  }
+  // decode: one query against a cache longer than a split-K chunk, NaN in the second chunk
+  shape d;
+  d.T = 1;
+  d.S = 3000;
+  d.HQ = 2;
+  d.H = 1;
+  d.gate = true;
+  auto c = make_case(d);
+  c.k[2500 * d.K + 1] = nan;
+  auto ref = reference_of(c);
+  CHECK(count_nan(ref) == 2 * d.V);
+  check_like_reference<TestType>(c, ref);
+  c = make_case(d);
+  c.v[2999 * d.V + 3] = nan;
+  ref = reference_of(c);
+  CHECK(count_nan(ref) == 2);
+  check_like_reference<TestType>(c, ref);
+}
+
+TEST_CASE("attention: decode in double (partial key blocks, windows, masked lanes)", "[attention][decode]") {
+  // One query (and a few) against caches whose visible ranges end inside a SIMD block, so the
+  // decode kernel's padding lanes hold -inf scores and its exp2 sees -inf (and the merge
+  // sees empty chunks). Run under UBSan (float-cast-overflow) this must be clean: the double
+  // exp2 converts no infinity to an integer.
+  for (index_t S : {1, 7, 1000, 2050})
+    for (index_t T : {1, 3})
+      for (index_t window : {0, 1, 5, 37})
+        for (bool causal : {true, false}) {
+          if (T > S) continue;
+          shape s;
+          s.T = T;
+          s.S = S;
+          s.HQ = 4;
+          s.H = 2;
+          s.K = 13;
+          s.V = 11;
+          s.gate = window == 5;
+          s.alibi = window == 37;
+          auto c = make_case(s);
+          c.causal = causal;
+          c.window = window;
+          CAPTURE(S, T, window, causal);
+          const auto o = run_attention<double>(c, {form::recurrent, 0, 2});
+          CHECK(all_finite(o));
+          CHECK(max_rel_error(o, reference_of(c)) < attn_tol<double>);
+        }
+}
+
 TEST_CASE("attention: T = 0 and error paths", "[attention][errors]") {
   tensor<float> q({1, 0, 2, 8}), k({1, 4, 2, 8}), v({1, 4, 2, 8}), o({1, 0, 2, 8});
   attention_args<float> a;

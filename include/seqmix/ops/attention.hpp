@@ -31,6 +31,7 @@ detail::sequences validate(const attention_args<T>& a) {
   detail::check_shape(op, "k", a.k, {B, -1, -1, K});
   const index_t S = a.k.extent(1), H = a.k.extent(2);
   detail::check_positive(op, "kv head count H of 'k'", H);
+  detail::check_positive(op, "query head count HQ of 'q'", HQ);
   detail::check_divisible(op, "query head count HQ of 'q'", HQ, H);
   if (S < Tq)
     throw_shape_error(op, "k", "has shape " + detail::shape_of(a.k) + ", expected S >= T = " +
@@ -40,9 +41,29 @@ detail::sequences validate(const attention_args<T>& a) {
   detail::check_optional_shape(op, "g", a.g, {B, S, HQ});
   detail::check_optional_shape(op, "alibi_slopes", a.alibi_slopes, {HQ});
   detail::sequences seqs(op, B, Tq, a.cu_seqlens);
-  if (seqs.varlen() && S != Tq)
-    throw_shape_error(op, "k", "has shape " + detail::shape_of(a.k) + ", expected S == T = " +
-                                   std::to_string(Tq) + " with cu_seqlens");
+  if (!a.cu_seqlens_k.empty()) {
+    const auto& ck = a.cu_seqlens_k;
+    const std::string arg = "attention: argument 'cu_seqlens_k' ";
+    if (!seqs.varlen()) throw shape_error(arg + "needs 'cu_seqlens' (the query offsets)");
+    if (ck.size() != a.cu_seqlens.size())
+      throw shape_error(arg + "has shape [" + std::to_string(ck.size()) + "], expected [" +
+                        std::to_string(a.cu_seqlens.size()) + "] like 'cu_seqlens'");
+    if (ck.front() != 0) throw shape_error(arg + "must start at 0, got " + std::to_string(ck.front()));
+    for (std::size_t i = 1; i < ck.size(); ++i) {
+      if (ck[i] < ck[i - 1])
+        throw shape_error(arg + "is not monotone at index " + std::to_string(i) + " (" + std::to_string(ck[i - 1]) +
+                          " > " + std::to_string(ck[i]) + ")");
+      const auto keys = ck[i] - ck[i - 1], queries = a.cu_seqlens[i] - a.cu_seqlens[i - 1];
+      if (keys < queries)
+        throw shape_error(arg + "gives sequence " + std::to_string(i - 1) + " " + std::to_string(keys) +
+                          " keys for its " + std::to_string(queries) + " queries, expected keys >= queries");
+    }
+    if (ck.back() != S)
+      throw shape_error(arg + "must end at S=" + std::to_string(S) + ", got " + std::to_string(ck.back()));
+  } else if (seqs.varlen() && S != Tq) {
+    throw_shape_error(op, "k", "has shape " + detail::shape_of(a.k) + ", expected S == T = " + std::to_string(Tq) +
+                                   " with cu_seqlens and no key offsets cu_seqlens_k");
+  }
   if (a.window < 0)
     throw option_error("attention: attribute 'window' must be >= 0, got " + std::to_string(a.window));
   if (a.scale && !std::isfinite(*a.scale))
@@ -72,7 +93,7 @@ double attention_visible_pairs(const attention_args<T>& a) {
   double n = 0;
   for (std::size_t i = 0; i + 1 < a.cu_seqlens.size(); ++i) {
     const index_t len = a.cu_seqlens[i + 1] - a.cu_seqlens[i];
-    n += count(len, len);
+    n += count(len, a.cu_seqlens_k.empty() ? len : a.cu_seqlens_k[i + 1] - a.cu_seqlens_k[i]);
   }
   return n;
 }
@@ -98,14 +119,16 @@ std::vector<attention_seq> attention_sequences(const attention_args<T>& a) {
   } else {
     for (std::size_t i = 0; i + 1 < a.cu_seqlens.size(); ++i) {
       const index_t lo = a.cu_seqlens[i], n = a.cu_seqlens[i + 1] - lo;
-      seqs.push_back({0, lo, lo, n, n});
+      if (a.cu_seqlens_k.empty()) seqs.push_back({0, lo, lo, n, n});
+      else seqs.push_back({0, lo, a.cu_seqlens_k[i], n, a.cu_seqlens_k[i + 1] - a.cu_seqlens_k[i]});
     }
   }
   return seqs;
 }
 
-// FoX prefix sums in double, per (sequence, query head): cum[(kbase·HQ) + h·sk + x] with
-// kbase = b·S (or the sequence's first row with cu_seqlens). Empty without a gate.
+// FoX prefix sums in double, per (sequence, query head): cum[(kbase·HQ) + h·sk + x] =
+// Σ_{0<j<=x} g_j with kbase = b·S (or the sequence's first key row with cu_seqlens). Empty
+// without a gate.
 template <class T>
 double* attention_cumsum(const attention_args<T>& a, const std::vector<attention_seq>& seqs, int threads) {
   if (a.g.empty()) return nullptr;
@@ -116,8 +139,10 @@ double* attention_cumsum(const attention_args<T>& a, const std::vector<attention
     const auto& sq = seqs[std::size_t(u / HQ)];
     const index_t h = u % HQ, kbase = a.cu_seqlens.empty() ? sq.b * S : sq.k0;
     double* c = cum + kbase * HQ + h * sq.sk;
+    // g of a sequence's first key never enters a bias (Σ_{j=s+1..p}): left out, so that a
+    // NaN there does not reach the outputs through the differences
     double run = 0;
-    for (index_t x = 0; x < sq.sk; ++x) c[x] = run += double(a.g(sq.b, sq.k0 + x, h));
+    for (index_t x = 0; x < sq.sk; ++x) c[x] = run += x > 0 ? double(a.g(sq.b, sq.k0 + x, h)) : 0.0;
   });
   return cum;
 }

@@ -33,18 +33,20 @@ void attention(const attention_args<T>& a) {
   } else {
     for (std::size_t i = 0; i + 1 < a.cu_seqlens.size(); ++i) {
       const index_t lo = a.cu_seqlens[i], n = a.cu_seqlens[i + 1] - lo;
-      seqs.push_back({0, lo, lo, n, n});
+      if (a.cu_seqlens_k.empty()) seqs.push_back({0, lo, lo, n, n});
+      else seqs.push_back({0, lo, a.cu_seqlens_k[i], n, a.cu_seqlens_k[i + 1] - a.cu_seqlens_k[i]});
     }
   }
   std::vector<double> logits, cum;
   for (const auto& sq : seqs)
     for (index_t h = 0; h < HQ; ++h) {
       const index_t kh = h / group;
-      // cum[x] = Σ_{j<=x} g_j over this sequence's key rows (0 without a gate)
+      // cum[x] = Σ_{0<j<=x} g_j over this sequence's key rows (0 without a gate; g_0 never
+      // enters a bias Σ_{j=s+1..p}, so it is left out: a NaN there changes nothing)
       cum.assign(static_cast<std::size_t>(sq.sk), 0.0);
       double run = 0;
       for (index_t x = 0; x < sq.sk; ++x) {
-        if (!a.g.empty()) run += double(a.g(sq.b, sq.k0 + x, h));
+        if (!a.g.empty() && x > 0) run += double(a.g(sq.b, sq.k0 + x, h));
         cum[x] = run;
       }
       const double slope = a.alibi_slopes.empty() ? 0.0 : double(a.alibi_slopes(h));

@@ -16,12 +16,22 @@ namespace seqmix::kernels::attention {
 inline constexpr double log2e = 1.4426950408889634;
 
 namespace detail {
-// p·2^n for integral n in [-127, 0]: the exponent bits (one add, one shift, one multiply);
-// AVX-512 has it in one instruction (vscalefps).
+// p·2^n for integral n in [-127, 0] (float) or [-1022, 0] (double): the exponent bits built
+// from n without a float-to-int conversion (n + 2^23 or 2^52 puts n in the low mantissa bits;
+// no conversion of a NaN or an infinity, which would be undefined in scalar code); AVX-512 has
+// it in one instruction (vscalefps/pd). A NaN p gives NaN.
 template <class V>
 SEQMIX_INLINE V mul_pow2(const V& p, const V& n) noexcept {
-  using I = xsimd::batch<std::int32_t, typename V::arch_type>;
-  return p * xsimd::bitwise_cast<V>((xsimd::to_int(n) + I(127)) << 23);
+  using T = typename V::value_type;
+  if constexpr (std::is_same_v<T, float>) {
+    using I = xsimd::batch<std::int32_t, typename V::arch_type>;
+    const I bits = xsimd::bitwise_cast<I>(n + V(8388608.0f + 127.0f));  // 2^23 + bias
+    return p * xsimd::bitwise_cast<V>(bits << 23);
+  } else {
+    using I = xsimd::batch<std::int64_t, typename V::arch_type>;
+    const I bits = xsimd::bitwise_cast<I>(n + V(4503599627370496.0 + 1023.0));  // 2^52 + bias
+    return p * xsimd::bitwise_cast<V>(bits << 52);
+  }
 }
 #if defined(__AVX512F__)
 template <class A>
@@ -29,17 +39,33 @@ template <class A>
 SEQMIX_INLINE xsimd::batch<float, A> mul_pow2(const xsimd::batch<float, A>& p, const xsimd::batch<float, A>& n) noexcept {
   return _mm512_scalef_ps(p, n);
 }
+template <class A>
+  requires std::is_base_of_v<xsimd::avx512f, A>
+SEQMIX_INLINE xsimd::batch<double, A> mul_pow2(const xsimd::batch<double, A>& p,
+                                               const xsimd::batch<double, A>& n) noexcept {
+  return _mm512_scalef_pd(p, n);
+}
 #endif
+
+// max(lo, x) that keeps a NaN x: x86's max (SSE/AVX/AVX-512, which xsimd::max maps to)
+// returns its second operand when either is NaN, so the constant goes first.
+template <class V>
+SEQMIX_INLINE V max_keep_nan(const V& lo, const V& x) noexcept {
+  return xsimd::max(lo, x);
+}
 }  // namespace detail
 
-// 2^x for x <= 0 (x = -inf gives 0; results below 2^-126 flush to 0). float: a degree-5
-// minimax polynomial on [-1/2, 1/2] and the exponent bits (relative error 2.5e-7, 12
-// vector ops); double: xsimd's exp2.
+// 2^x for x <= 0; x = -inf gives (about) 0, NaN gives NaN (a NaN score or gate reaches the
+// output: see the README). float: a degree-5 minimax polynomial on [-1/2, 1/2] and the
+// exponent bits (relative error 2.5e-7, 12 vector ops), inputs below -127 clamped (results
+// 2^-127 and below are negligible next to the running maximum's 1); double: the degree-13
+// Taylor polynomial of 2^f on [-1/2, 1/2] (relative error < 1e-16), inputs below -1022
+// clamped. No conversion to integers, so -inf and NaN lanes are well defined (UBSan clean).
 template <class V>
 SEQMIX_INLINE V exp2_nonpos(const V& x) noexcept {
   using T = typename V::value_type;
   if constexpr (std::is_same_v<T, float>) {
-    const V xc = xsimd::max(x, V(-127.0f));
+    const V xc = detail::max_keep_nan(V(-127.0f), x);
     const V n = xsimd::nearbyint(xc);
     const V f = xc - n;
     V p = V(1.340043695780e-03f);
@@ -50,7 +76,27 @@ SEQMIX_INLINE V exp2_nonpos(const V& x) noexcept {
     p = xsimd::fma(p, f, V(1.000000075514e+00f));
     return detail::mul_pow2(p, n);
   } else {
-    return xsimd::exp2(x);
+    const V xc = detail::max_keep_nan(V(-1022.0), x);
+    const V n = xsimd::nearbyint(xc);
+    const V f = xc - n;
+    // c_i = (ln 2)^i / i!
+    constexpr double c[14] = {1.0,
+                              0.6931471805599453,
+                              0.2402265069591007,
+                              0.055504108664821576,
+                              0.009618129107628477,
+                              0.0013333558146428441,
+                              0.00015403530393381606,
+                              1.5252733804059838e-05,
+                              1.3215486790144305e-06,
+                              1.0178086009239696e-07,
+                              7.054911620801121e-09,
+                              4.44553827187081e-10,
+                              2.5678435993488196e-11,
+                              1.3691488853904124e-12};
+    V p = V(c[13]);
+    for (int i = 12; i >= 0; --i) p = xsimd::fma(p, f, V(c[i]));
+    return detail::mul_pow2(p, n);
   }
 }
 

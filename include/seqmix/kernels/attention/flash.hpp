@@ -230,7 +230,23 @@ class flash_tile_kernel {
       const T* vpt = vp + kt * BK * Vp;
       alignas(64) T alpha_s[BQ];
       for (index_t c = 0; c < NV; ++c) alpha[c].store_aligned(alpha_s + c * L);
-      if (full || !h.vis.causal) {
+      if (!full && !all_finite(vpt, BK * Vp)) {
+        // a masked tile whose V holds a NaN or an infinity: the products below would give
+        // masked keys' 0·NaN = NaN to queries that do not see them, so this (rare) tile adds
+        // only visible keys, element by element
+        for (index_t e = 0; e < Vp; ++e)
+          for (index_t c = 0; c < NV; ++c) {
+            T* p = Ot + e * BQ + c * L;
+            (batch::load_aligned(p) * alpha[c]).store_aligned(p);
+          }
+        for (index_t j = 0; j < nk; ++j)
+          for (index_t i = 0; i < nq; ++i) {
+            const index_t pos = P0 + i, s = s0 + j;
+            if (s < h.vis.lo(pos) || s > h.vis.hi(pos)) continue;
+            const T pij = Sb[j * BQ + i];
+            for (index_t e = 0; e < V; ++e) Ot[e * BQ + i] += pij * vpt[j * Vp + e];
+          }
+      } else if (full || !h.vis.causal) {
         for (index_t vg = 0; vg < Vp / MR; ++vg)
           detail::micro_kernel<batch, MR, NV, true>(vpt + vg * MR, 1, Vp, Sb, BQ, nk, Ot + vg * MR * BQ, BQ, alpha_s);
       } else {
@@ -268,6 +284,14 @@ class flash_tile_kernel {
   }
 
  private:
+  // No NaN or infinity among the n (a multiple of L) elements at x: x·0 is 0 for finite x.
+  static bool all_finite(const T* x, index_t n) noexcept {
+    batch acc(T(0));
+    const batch zero(T(0));
+    for (index_t i = 0; i < n; i += L) acc = xsimd::fma(batch::load_unaligned(x + i), zero, acc);
+    return xsimd::hadd(acc) == T(0);
+  }
+
   // C[MR rows][vectors c0..NV) (+)= A·B[.., vectors c0..NV): the micro-kernel on the
   // trailing NV - c0 vectors. cscale == nullptr: overwrite C; else accumulate after scaling.
   static void product_columns(index_t c0, const T* a, index_t ars, index_t aks, const T* b, index_t kc, T* c,
