@@ -30,17 +30,7 @@ TEST_CASE("deltanet equals a plain re-implementation of the fla layer", "[deltan
     c.expand_v = 1.5;
     c.use_gate = gate;
     c.seed = 3;
-    deltanet<double> m(c);
-    for (auto& v : m.params()["o_norm.weight"].values()) v = 0.5 + 0.01 * double(&v - m.params()["o_norm.weight"].data());
-    const auto x = normal_tensor<double>({20, 32});
-    const auto got = forward_pieces(m, x, 0);
-    const auto want = plain_layer(m.params(), x, 2, 16, 24, 4, false, gate, c.norm_eps);
-    CHECK(max_rel_error(got.y, want) < 1e-11);
-    // float against the double layer
-    deltanet<float> mf(c);
-    copy_params(m, mf);
-    const auto yf = forward_pieces(mf, cast<float>(x), 0);
-    CHECK(max_rel_error(yf.y, want) < 1e-4);
+    check_equals_plain_layer<deltanet>(c, 20, 2, 16, 24, false);
   }
 }
 

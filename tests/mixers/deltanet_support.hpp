@@ -145,4 +145,21 @@ inline tensor<double> plain_layer(const parameters<double>& p, const tensor<doub
   return y;
 }
 
+// Mixer<double> with config c (o_norm.weight moved off its init of ones) against plain_layer on
+// L random tokens (1e-11), and Mixer<float> with the same parameters against it (1e-4).
+template <template <class> class Mixer, class Config>
+void check_equals_plain_layer(const Config& c, index_t L, index_t H, index_t Kh, index_t Vh, bool gated) {
+  Mixer<double> m(c);
+  auto& w = m.params()["o_norm.weight"];
+  for (index_t j = 0; j < w.size(); ++j) w[j] = 0.5 + 0.01 * double(j);
+  const auto x = normal_tensor<double>({L, index_t(c.d_model)});
+  const auto got = forward_pieces(m, x, 0);
+  const auto want = plain_layer(m.params(), x, H, Kh, Vh, index_t(c.conv_size), gated, c.use_gate, c.norm_eps);
+  CHECK(max_rel_error(got.y, want) < 1e-11);
+  Mixer<float> mf(c);
+  copy_params(m, mf);
+  const auto yf = forward_pieces(mf, cast<float>(x), 0);
+  CHECK(max_rel_error(yf.y, want) < 1e-4);
+}
+
 }  // namespace delta_mixer_test

@@ -8,45 +8,33 @@ using namespace delta_mixer_test;
 using seqmix::mixers::gated_deltanet;
 using seqmix::mixers::gated_deltanet_config;
 
-TEMPLATE_TEST_CASE("gated_deltanet: splits, steps and one forward agree", "[gated_deltanet][mixer]", float, double) {
+gated_deltanet_config config(std::size_t d_model, std::size_t heads, std::size_t head_dim, double expand_v,
+                             unsigned seed) {
   gated_deltanet_config c;
-  c.d_model = 40;
-  c.num_heads = 2;
-  c.head_dim = 16;
-  c.seed = 5;
-  gated_deltanet<TestType> m(c);
+  c.d_model = d_model;
+  c.num_heads = heads;
+  c.head_dim = head_dim;
+  c.expand_v = expand_v;
+  c.seed = seed;
+  return c;
+}
+
+TEMPLATE_TEST_CASE("gated_deltanet: splits, steps and one forward agree", "[gated_deltanet][mixer]", float, double) {
+  gated_deltanet<TestType> m(config(40, 2, 16, 2.0, 5));
   check_consistency(m, 41, std::is_same_v<TestType, float> ? 2e-5 : 1e-12);
 }
 
 TEST_CASE("gated_deltanet equals a plain re-implementation of the fla layer", "[gated_deltanet][mixer]") {
   for (bool gate : {true, false}) {
     CAPTURE(gate);
-    gated_deltanet_config c;
-    c.d_model = 24;
-    c.num_heads = 2;
-    c.head_dim = 8;
-    c.expand_v = 1.5;
+    auto c = config(24, 2, 8, 1.5, 11);
     c.use_gate = gate;
-    c.seed = 11;
-    gated_deltanet<double> m(c);
-    const auto x = normal_tensor<double>({25, 24});
-    const auto got = forward_pieces(m, x, 0);
-    const auto want = plain_layer(m.params(), x, 2, 8, 12, 4, true, gate, c.norm_eps);
-    CHECK(max_rel_error(got.y, want) < 1e-11);
-    gated_deltanet<float> mf(c);
-    copy_params(m, mf);
-    const auto yf = forward_pieces(mf, cast<float>(x), 0);
-    CHECK(max_rel_error(yf.y, want) < 1e-4);
+    check_equals_plain_layer<gated_deltanet>(c, 25, 2, 8, 12, true);
   }
 }
 
 TEST_CASE("gated_deltanet parameters carry fla's state_dict names and shapes", "[gated_deltanet][mixer]") {
-  gated_deltanet_config c;
-  c.d_model = 32;
-  c.num_heads = 4;
-  c.head_dim = 8;
-  c.expand_v = 2.0;
-  gated_deltanet<float> m(c);
+  gated_deltanet<float> m(config(32, 4, 8, 2.0, 0));
   const auto& p = m.params();
   CHECK(p["q_proj.weight"].shape() == std::vector<index_t>{32, 32});
   CHECK(p["v_proj.weight"].shape() == std::vector<index_t>{64, 32});
