@@ -12,7 +12,7 @@ namespace {
 
 struct attn_case {
   tensor<double> q, k, v, g, alibi;
-  std::vector<std::int64_t> cu;
+  std::vector<std::int64_t> cu, cu_k;
   std::optional<double> scale;
   bool causal = true;
   index_t window = 0;
@@ -46,6 +46,7 @@ tensor<T> run_attention(const attn_case& c, const run_options& opt = {}, bool us
   a.g = g.template view<3>();
   a.alibi_slopes = al.template view<1>();
   a.cu_seqlens = c.cu;
+  a.cu_seqlens_k = c.cu_k;
   a.scale = c.scale;
   a.causal = c.causal;
   a.window = c.window;
@@ -262,6 +263,76 @@ TEST_CASE("attention: varlen equals separate calls", "[attention][varlen]") {
         for (index_t j = 0; j < oo.size(); ++j) CHECK(oo[j] == Approx(o[b * s.HQ * s.V + j]).epsilon(1e-12));
       }
     }
+}
+
+TEMPLATE_TEST_CASE("attention: varlen with key offsets (S != T) equals the reference and separate calls",
+                   "[attention][varlen]", float, double) {
+  // five sequences: (queries, keys) = (1, 5), (0, 0), (39, 85), (60, 60), (0, 20): each
+  // sequence's queries are the last of its keys (a cache of the earlier ones)
+  const std::vector<std::int64_t> cu{0, 1, 1, 40, 100, 100}, cu_k{0, 5, 5, 90, 150, 170};
+  struct variant {
+    bool causal;
+    index_t window;
+    bool gate, alibi;
+  };
+  for (const variant var : {variant{true, 0, true, false}, variant{true, 17, false, true},
+                            variant{false, 0, false, false}, variant{false, 23, true, true}}) {
+    shape s;
+    s.T = 100;
+    s.S = 170;
+    s.HQ = 4;
+    s.H = 2;
+    s.K = 20;
+    s.V = 12;
+    s.gate = var.gate;
+    s.alibi = var.alibi;
+    auto c = make_case(s);
+    c.cu = cu;
+    c.cu_k = cu_k;
+    c.causal = var.causal;
+    c.window = var.window;
+    const auto ref = reference_of(c);
+    for (form f : all_forms)
+      for (int threads : {1, 2}) {
+        CAPTURE(var.causal, var.window, var.gate, to_string(f), threads);
+        const auto o = run_attention<TestType>(c, {f, 0, threads});
+        CHECK(max_rel_error(o, ref) < attn_tol<TestType>);
+        // each sequence alone (no cu_seqlens: S_i keys, T_i queries)
+        for (std::size_t i = 0; i + 1 < cu.size(); ++i) {
+          const index_t q0 = cu[i], tq = cu[i + 1] - q0, k0 = cu_k[i], sk = cu_k[i + 1] - k0;
+          if (tq == 0) continue;
+          attn_case one = c;
+          one.cu.clear();
+          one.cu_k.clear();
+          auto rows = [](const tensor<double>& t, index_t r0, index_t n) {
+            std::vector<index_t> shp = t.shape();
+            shp[1] = n;
+            tensor<double> r(shp);
+            const index_t row = t.size() / t.extent(1);
+            std::copy_n(t.data() + r0 * row, n * row, r.data());
+            return r;
+          };
+          one.q = rows(c.q, q0, tq);
+          one.k = rows(c.k, k0, sk);
+          one.v = rows(c.v, k0, sk);
+          if (var.gate) one.g = rows(c.g, k0, sk);
+          const auto oo = run_attention<TestType>(one, {f, 0, 1});
+          double err = 0;
+          for (index_t j = 0; j < oo.size(); ++j)
+            err = std::max(err, std::abs(double(oo[j]) - double(o[q0 * s.HQ * s.V + j])));
+          CHECK(err < 1e-5);
+        }
+      }
+  }
+  // without key offsets the key rows are the query rows: cu_seqlens_k == cu_seqlens is the same
+  shape s;
+  s.T = 50;
+  s.S = 50;
+  auto c = make_case(s);
+  c.cu = {0, 20, 50};
+  const auto plain = run_attention<TestType>(c, {form::parallel, 0, 1});
+  c.cu_k = c.cu;
+  CHECK(bitwise_equal(plain, run_attention<TestType>(c, {form::parallel, 0, 1})));
 }
 
 TEMPLATE_TEST_CASE("attention: threads give bitwise equal results", "[attention][threads]", float, double) {
@@ -506,6 +577,190 @@ TEST_CASE("attention: T = 0 and error paths", "[attention][errors]") {
   a.k = k6.view<4>();
   a.v = v6.view<4>();
   CHECK_THROWS_AS(attention(a), shape_error);  // varlen needs S == T
+}
+
+// ---- bad inputs at the API: one test per rule (issue #12). The C++ views fix the rank
+// (a wrong rank does not compile); the runner's rank check is in tests/runner.
+namespace {
+
+// A valid call: B=1, T=5, S=6, HQ=4, H=2, K=8, V=4; each rule's test replaces one piece.
+struct api_call {
+  tensor<float> q{{1, 5, 4, 8}}, k{{1, 6, 2, 8}}, v{{1, 6, 2, 4}}, o{{1, 5, 4, 4}}, g, al;
+  std::vector<std::int64_t> cu, cu_k;
+  attention_args<float> a;
+  run_options opt{form::auto_, 0, 1};
+  // "shape_error: <message>", "option_error: <message>" or "ok"
+  std::string result() {
+    a.q = q.view<4>();
+    a.k = k.view<4>();
+    a.v = v.view<4>();
+    a.o = o.view<4>();
+    a.g = g.view<3>();
+    a.alibi_slopes = al.view<1>();
+    a.cu_seqlens = cu;
+    a.cu_seqlens_k = cu_k;
+    try {
+      attention(a, opt);
+    } catch (const shape_error& e) {
+      return std::string("shape_error: ") + e.what();
+    } catch (const option_error& e) {
+      return std::string("option_error: ") + e.what();
+    }
+    return "ok";
+  }
+};
+
+}  // namespace
+
+TEST_CASE("attention API: the valid base call passes", "[attention][errors]") {
+  api_call c;
+  CHECK(c.result() == "ok");
+  c.g = tensor<float>({1, 6, 4});
+  c.al = tensor<float>({4});
+  CHECK(c.result() == "ok");
+}
+
+TEST_CASE("attention API rejects a mismatched batch B", "[attention][errors]") {
+  api_call c;
+  c.k = tensor<float>({2, 6, 2, 8});
+  CHECK(c.result() == "shape_error: attention: argument 'k' has shape [2,6,2,8], expected [1,?,?,8]");
+  api_call d;
+  d.o = tensor<float>({2, 5, 4, 4});
+  CHECK(d.result() == "shape_error: attention: argument 'o' has shape [2,5,4,4], expected [1,5,4,4]");
+}
+
+TEST_CASE("attention API rejects mismatched T and S", "[attention][errors]") {
+  api_call c;
+  c.o = tensor<float>({1, 4, 4, 4});
+  CHECK(c.result() == "shape_error: attention: argument 'o' has shape [1,4,4,4], expected [1,5,4,4]");
+  api_call d;  // fewer keys than queries
+  d.k = tensor<float>({1, 4, 2, 8});
+  CHECK(d.result() == "shape_error: attention: argument 'k' has shape [1,4,2,8], expected S >= T = 5 key positions");
+  api_call e;  // v with other key positions than k
+  e.v = tensor<float>({1, 7, 2, 4});
+  CHECK(e.result() == "shape_error: attention: argument 'v' has shape [1,7,2,4], expected [1,6,2,?]");
+  api_call f;  // the gate has one entry per key position
+  f.g = tensor<float>({1, 5, 4});
+  CHECK(f.result() == "shape_error: attention: argument 'g' has shape [1,5,4], expected [1,6,4]");
+}
+
+TEST_CASE("attention API rejects mismatched heads H/HQ", "[attention][errors]") {
+  api_call c;
+  c.v = tensor<float>({1, 6, 1, 4});
+  CHECK(c.result() == "shape_error: attention: argument 'v' has shape [1,6,1,4], expected [1,6,2,?]");
+  api_call d;
+  d.o = tensor<float>({1, 5, 2, 4});
+  CHECK(d.result() == "shape_error: attention: argument 'o' has shape [1,5,2,4], expected [1,5,4,4]");
+  api_call e;
+  e.g = tensor<float>({1, 6, 2});
+  CHECK(e.result() == "shape_error: attention: argument 'g' has shape [1,6,2], expected [1,6,4]");
+  api_call f;
+  f.al = tensor<float>({2});
+  CHECK(f.result() == "shape_error: attention: argument 'alibi_slopes' has shape [2], expected [4]");
+}
+
+TEST_CASE("attention API rejects mismatched widths K/V", "[attention][errors]") {
+  api_call c;
+  c.k = tensor<float>({1, 6, 2, 7});
+  CHECK(c.result() == "shape_error: attention: argument 'k' has shape [1,6,2,7], expected [1,?,?,8]");
+  api_call d;
+  d.o = tensor<float>({1, 5, 4, 5});
+  CHECK(d.result() == "shape_error: attention: argument 'o' has shape [1,5,4,5], expected [1,5,4,4]");
+  api_call e;
+  e.q = tensor<float>({1, 5, 4, 0});
+  e.k = tensor<float>({1, 6, 2, 0});
+  CHECK(e.result() == "shape_error: attention: key width K of 'q' must be positive, got 0");
+}
+
+TEST_CASE("attention API rejects head groups that do not divide", "[attention][errors]") {
+  api_call c;
+  c.k = tensor<float>({1, 6, 3, 8});
+  c.v = tensor<float>({1, 6, 3, 4});
+  CHECK(c.result() == "shape_error: attention: query head count HQ of 'q' (4) must be a multiple of 3");
+}
+
+TEST_CASE("attention API rejects zero heads", "[attention][errors]") {
+  api_call c;  // no kv heads
+  c.k = tensor<float>({1, 6, 0, 8});
+  c.v = tensor<float>({1, 6, 0, 4});
+  CHECK(c.result() == "shape_error: attention: kv head count H of 'k' must be positive, got 0");
+  api_call d;  // no query heads (0 is a multiple of any H)
+  d.q = tensor<float>({1, 5, 0, 8});
+  d.o = tensor<float>({1, 5, 0, 4});
+  CHECK(d.result() == "shape_error: attention: query head count HQ of 'q' must be positive, got 0");
+}
+
+TEST_CASE("attention API rejects bad cu_seqlens", "[attention][errors]") {
+  // (S == T here: without key offsets the sequences' keys are their query rows)
+  auto with = [](std::vector<std::int64_t> cu) {
+    api_call c;
+    c.k = tensor<float>({1, 5, 2, 8});
+    c.v = tensor<float>({1, 5, 2, 4});
+    c.cu = std::move(cu);
+    return c.result();
+  };
+  CHECK(with({0, 2, 5}) == "ok");
+  CHECK(with({0, 3, 2, 5}) == "shape_error: attention: argument 'cu_seqlens' is not monotone at index 2 (3 > 2)");
+  CHECK(with({0, -1, 5}) == "shape_error: attention: argument 'cu_seqlens' is not monotone at index 1 (0 > -1)");
+  CHECK(with({0, 2, 6}) == "shape_error: attention: argument 'cu_seqlens' must end at T=5, got 6");
+  CHECK(with({1, 5}) == "shape_error: attention: argument 'cu_seqlens' must start at 0, got 1");
+  CHECK(with({5}) == "shape_error: attention: argument 'cu_seqlens' has shape [1], expected [N+1] with N >= 1");
+  api_call b;  // batch 2
+  b.q = tensor<float>({2, 5, 4, 8});
+  b.k = tensor<float>({2, 5, 2, 8});
+  b.v = tensor<float>({2, 5, 2, 4});
+  b.o = tensor<float>({2, 5, 4, 4});
+  b.cu = {0, 5};
+  CHECK(b.result() == "shape_error: attention: argument 'cu_seqlens' requires batch 1, got batch 2");
+  api_call s;  // S != T needs key offsets
+  s.cu = {0, 2, 5};
+  CHECK(s.result() == "shape_error: attention: argument 'k' has shape [1,6,2,8], expected S == T = 5 with "
+                      "cu_seqlens and no key offsets cu_seqlens_k");
+}
+
+TEST_CASE("attention API rejects bad cu_seqlens_k", "[attention][errors]") {
+  auto with = [](std::vector<std::int64_t> cu, std::vector<std::int64_t> cu_k) {
+    api_call c;  // T = 5, S = 6
+    c.cu = std::move(cu);
+    c.cu_k = std::move(cu_k);
+    return c.result();
+  };
+  CHECK(with({0, 2, 5}, {0, 2, 6}) == "ok");
+  CHECK(with({0, 2, 5}, {0, 3, 6}) == "ok");
+  CHECK(with({}, {0, 6}) == "shape_error: attention: argument 'cu_seqlens_k' needs 'cu_seqlens' (the query offsets)");
+  CHECK(with({0, 2, 5}, {0, 6}) ==
+        "shape_error: attention: argument 'cu_seqlens_k' has shape [2], expected [3] like 'cu_seqlens'");
+  CHECK(with({0, 2, 5}, {1, 3, 6}) == "shape_error: attention: argument 'cu_seqlens_k' must start at 0, got 1");
+  CHECK(with({0, 0, 5}, {0, 7, 6}) ==
+        "shape_error: attention: argument 'cu_seqlens_k' is not monotone at index 2 (7 > 6)");
+  CHECK(with({0, 2, 5}, {0, 2, 7}) == "shape_error: attention: argument 'cu_seqlens_k' must end at S=6, got 7");
+  CHECK(with({0, 3, 5}, {0, 2, 6}) == "shape_error: attention: argument 'cu_seqlens_k' gives sequence 0 2 keys for "
+                                      "its 3 queries, expected keys >= queries");
+}
+
+TEST_CASE("attention API rejects tile (chunk) sizes and unknown forms", "[attention][errors]") {
+  for (index_t chunk : {1, 16, 64}) {
+    api_call c;
+    c.opt.chunk = chunk;
+    CHECK(c.result().rfind("option_error: attention: a chunk size is not an option of this op", 0) == 0);
+  }
+  for (form f : {form::chunked, form::fft}) {
+    api_call c;
+    c.opt.kernel_form = f;
+    CHECK(c.result() == "option_error: attention: form '" + std::string(to_string(f)) +
+                            "' is not available (forms: parallel, recurrent)");
+  }
+}
+
+TEST_CASE("attention API rejects bad attributes (window, scale)", "[attention][errors]") {
+  api_call c;
+  c.a.window = -1;
+  CHECK(c.result() == "option_error: attention: attribute 'window' must be >= 0, got -1");
+  for (double bad : {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()}) {
+    api_call d;
+    d.a.scale = bad;
+    CHECK(d.result() == "option_error: attention: attribute 'scale' must be finite");
+  }
 }
 
 TEST_CASE("attention: long sizes against the reference", "[attention][.long]") {
