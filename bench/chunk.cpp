@@ -91,6 +91,28 @@ static void bm_ssd(benchmark::State& st) {
   report_chunk(st, double(T), double(H), double(N), double(P), int(st.range(6)));
 }
 
+// The engine's block products: C[M×N] = A[M×Kd] · B[Kd×N] on L1/L2-resident blocks, Eigen's
+// serial GEMM (packs both operands per call) against the engine's register-blocked kernel
+// (kernels/chunk/block_gemm.hpp). Args: M, N, Kd, kernel (0 Eigen, 1 block kernel).
+static void bm_block_product(benchmark::State& st) {
+  const index_t M = st.range(0), N = st.range(1), Kd = st.range(2);
+  auto A = bench::uniform<float>({M, Kd}, -1, 1, 1), Bm = bench::uniform<float>({Kd, N}, -1, 1, 2);
+  tensor<float> C({M, N});
+  const float *a = A.values().data(), *b = Bm.values().data();
+  float* c = C.values().data();
+  for (auto _ : st) {
+    if (st.range(3) == 0) kernels::chunk::gemm<false, false>(M, N, Kd, a, Kd, b, N, c, N);
+    else
+      kernels::chunk::blk::product<kernels::chunk::blk::epi::store, xsimd::default_arch>(
+          M, N, c, N, (const float*)nullptr, kernels::chunk::blk::operand<float>{a, Kd, b, N}, Kd);
+    benchmark::DoNotOptimize(c);
+    benchmark::ClobberMemory();
+  }
+  bench::report(st, 0, 2.0 * double(M) * double(N) * double(Kd));
+}
+BENCHMARK(bm_block_product)->ArgsProduct({{32}, {64, 128}, {32, 64, 128}, {0, 1}});
+BENCHMARK(bm_block_product)->ArgsProduct({{64, 128}, {64, 128}, {32}, {0, 1}});
+
 // The speed-target shapes (B = 1, T = 2048), every form, 1 and 2 threads.
 BENCHMARK(bm_gla)->ArgsProduct({{2048}, {16}, {64}, {64}, {1, 2}, {0, 1, 2}, {0}})->Unit(benchmark::kMillisecond);
 BENCHMARK(bm_gla)->ArgsProduct({{2048}, {16}, {128}, {128}, {1, 2}, {0, 1, 2}, {0}})->Unit(benchmark::kMillisecond);
