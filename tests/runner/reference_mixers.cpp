@@ -1,6 +1,10 @@
 // seqmix-run --mixer against vectors made by running the reference PyTorch modules themselves
-// (tests/vectors/make_reference_mixer_vectors.py; files carry __metadata__["reference"] with
-// the repository and commit). Forward and --step, 1 and 2 threads, within 2e-4 relative.
+// (tests/vectors/make_reference_mixer_vectors.py: mamba, mamba2, rwkv7;
+// tests/vectors/make_fla_mixer_vectors.py: fla's gla, deltanet, gated_deltanet layers; files
+// carry __metadata__["reference"] with the repository and commit). Forward and --step, 1 and 2
+// threads, within 2e-4 relative.
+#include <set>
+
 #include "runner_testing.hpp"
 
 using namespace seqmix;
@@ -9,11 +13,13 @@ using namespace seqmix::testing;
 TEST_CASE("seqmix-run --mixer reproduces the reference PyTorch modules", "[runner][mixers][reference]") {
   const fs::path dir = fs::path(SEQMIX_VECTORS_DIR).parent_path() / "mixers";
   int seen = 0;
+  std::set<std::string> mixers_seen;
   for (const auto& entry : fs::directory_iterator(dir)) {
     const auto v = io::read_safetensors(entry.path());
     if (!v.metadata.count("reference")) continue;
     const std::string mixer = v.metadata.at("mixer");
     ++seen;
+    mixers_seen.insert(mixer);
     for (bool step : {false, true})
       for (const char* threads : {"1", "2"}) {
         CAPTURE(entry.path().filename().string(), mixer, step, threads);
@@ -35,5 +41,6 @@ TEST_CASE("seqmix-run --mixer reproduces the reference PyTorch modules", "[runne
         }
       }
   }
-  CHECK(seen >= 4);  // mamba x2, rwkv7 x2 at least
+  CHECK(seen >= 10);  // two files for each mixer below at least
+  for (const char* m : {"mamba", "mamba2", "rwkv7", "gla", "deltanet", "gated_deltanet"}) CHECK(mixers_seen.count(m) == 1);
 }

@@ -1,6 +1,11 @@
-// seqmix-run entries of the chunk family (linear_attn, retention, simple_gla, gla, ssd).
+// seqmix-run entries of the chunk family (linear_attn, retention, simple_gla, gla, ssd) and
+// `--mixer gla` (fla's GatedLinearAttention layer: parameters by state_dict name, its
+// constructor arguments as metadata).
 // FLOPs per call (the recurrence count, see README): 5·B·T·H·K·V (ssd: 5·B·T·H·P·N).
+#include "../mixer_runner.hpp"
 #include "../registry.hpp"
+#include "../runner.hpp"
+#include "seqmix/mixers/gla.hpp"
 #include "seqmix/ops/gla.hpp"
 #include "seqmix/ops/linear_attn.hpp"
 #include "seqmix/ops/retention.hpp"
@@ -113,6 +118,54 @@ SEQMIX_REGISTER_OP(make_entry(
       return prepared_call<T>{[a, opt] { ssd(a, opt); }, 5.0 * double(Bt) * double(L) * double(H) * double(P) * double(N),
                               double(Bt * L)};
     }));
+
+// ---- mixers ----------------------------------------------------------------------------
+
+// fla.layers.GatedLinearAttention at its defaults except where the metadata (the constructor's
+// argument names) says otherwise; what the seqmix layer does not cover is refused by name.
+const bool gla_mixer_registered = register_mixer(
+    {"gla",
+     "fla GatedLinearAttention: x[B,T,hidden_size], state_dict names; metadata hidden_size num_heads expand_k "
+     "expand_v gate_low_rank_dim gate_logit_normalizer clamp_min use_output_gate norm_eps",
+     [](const io::safetensors& in, io::safetensors& out, bool step, int repeat, std::ostream& report) {
+       const std::string n = "gla";
+       mixers::gla_config c;
+       c.d_model = meta_size(in, n, "hidden_size", meta_size(in, n, "d_model", input_width(in, 1024)));
+       c.num_heads = meta_size(in, n, "num_heads", 4);
+       c.expand_k = meta_number(in, n, "expand_k", 0.5);
+       c.expand_v = meta_number(in, n, "expand_v", 1.0);
+       c.gate_low_rank_dim = meta_size(in, n, "gate_low_rank_dim", 16);
+       c.gate_logit_normalizer = meta_number(in, n, "gate_logit_normalizer", 16);
+       if (c.gate_logit_normalizer == 0) throw option_error("gla: metadata 'gate_logit_normalizer' must not be 0");
+       if (const auto cm = meta_string(in, "clamp_min"); !cm.empty() && cm != "None")
+         c.clamp_min = meta_number(in, n, "clamp_min", 0.0);
+       c.use_output_gate = meta_flag(in, n, "use_output_gate", true);
+       c.norm_eps = meta_number(in, n, "norm_eps", 1e-5);
+       // options of the fla layer that the seqmix layer does not implement
+       if (meta_size(in, n, "num_kv_heads", c.num_heads) != c.num_heads)
+         throw option_error("gla: num_kv_heads != num_heads (grouped kv heads) is not supported");
+       if (const auto fm = meta_string(in, "feature_map"); !fm.empty() && fm != "None")
+         throw option_error("gla: feature_map '" + fm + "' is not supported (only None)");
+       if (meta_flag(in, n, "use_short_conv", false))
+         throw option_error("gla: use_short_conv = 1 is not supported");
+       if (const auto gf = meta_string(in, "gate_fn"); !gf.empty() && gf != "swish")
+         throw option_error("gla: gate_fn '" + gf + "' is not supported (only swish)");
+       if (!meta_flag(in, n, "elementwise_affine", true))
+         throw option_error("gla: elementwise_affine = 0 is not supported");
+       if (c.use_output_gate && !meta_flag(in, n, "fuse_norm", true))
+         throw option_error("gla: fuse_norm = 0 (g_norm + gate_fn) is not supported; export with fuse_norm = 1");
+       if (const auto mode = meta_string(in, "mode"); !mode.empty() && mode != "chunk" && mode != "fused_recurrent" &&
+                                                    mode != "fused_chunk")
+         throw option_error("gla: mode '" + mode + "' is not an fla GLA mode");
+       try {
+         mixers::gla<float> m(c);
+         run_mixer_entry(n, m, in, out, step, repeat, report);
+       } catch (const shape_error&) {
+         throw;
+       } catch (const std::invalid_argument& e) {  // sizes in the metadata that do not fit together
+         throw option_error(e.what());
+       }
+     }});
 
 }  // namespace
 }  // namespace seqmix::tool
