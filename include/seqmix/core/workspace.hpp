@@ -43,11 +43,16 @@ class workspace {
   std::size_t capacity_ = 0;
 };
 
-// The calling thread's workspace number `slot` (a kernel needing two disjoint buffers
-// uses slots 0 and 1).
+// Slots 0-3 belong to kernels and ops (a kernel needing two disjoint buffers uses slots 0
+// and 1; each header says which it takes). Slot 4 is the mixers' own scratch (projections,
+// gates): no op or kernel touches it, so a mixer's buffers survive the ops it calls.
+inline constexpr int workspace_slots = 5;
+inline constexpr int mixer_workspace_slot = 4;
+
+// The calling thread's workspace number `slot`.
 inline workspace& thread_workspace(int slot = 0) {
-  thread_local workspace ws[4];
-  return ws[slot & 3];
+  thread_local workspace ws[workspace_slots];
+  return ws[static_cast<unsigned>(slot) % workspace_slots];
 }
 
 }  // namespace seqmix

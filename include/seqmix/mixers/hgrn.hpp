@@ -51,7 +51,7 @@ class hgrn : public detail::diagonal_rnn<T, hgrn<T>> {
     const index_t L = x.extent(0), di = this->d_inner_;
     const auto& params_ = this->params_;
     // P [L, 3 di]: (i, f, g) projections; H [L, di] the scan output
-    T* buf = thread_workspace(0).template get<T>(std::size_t(L) * 4 * di);
+    T* buf = thread_workspace(mixer_workspace_slot).template get<T>(std::size_t(L) * 4 * di);
     T* hbuf = buf + std::size_t(L) * 3 * di;
     const int threads = this->threads();
     detail::project(x.data(), x.stride(0), L, params_["i_proj.weight"], buf, 3 * di, threads);

@@ -106,7 +106,7 @@ class hyena {
     if (s.hist.size() != std::size_t(N - 1)) throw shape_error("hyena: state was not made by this mixer");
     if (L == 0) return;
     // buffers (slot 3: the ops below use slots 0..2 of this thread)
-    T* buf = thread_workspace(3).get<T>(std::size_t(L) * std::size_t(2 * S + 2 * d));
+    T* buf = thread_workspace(mixer_workspace_slot).get<T>(std::size_t(L) * std::size_t(2 * S + 2 * d));
     T* ubuf = buf;                     // in_proj output [L, S]
     T* cbuf = ubuf + L * S;            // short conv output [L, S]
     T* zbuf = cbuf + L * S;            // z [L, d]

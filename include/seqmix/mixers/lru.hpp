@@ -70,7 +70,7 @@ class lru {
     seqmix::detail::check_shape("lru", "state", s.h.template cview<3>(), {1, N, 2});
     if (L == 0) return;
     // buffers: P [L, 2N] (B x: re | im), O [L, N, 2], C' [H, 2N] (interleaved C_re, -C_im)
-    T* buf = thread_workspace(0).template get<T>(std::size_t(L) * 4 * N + std::size_t(H) * 2 * N + N);
+    T* buf = thread_workspace(mixer_workspace_slot).template get<T>(std::size_t(L) * 4 * N + std::size_t(H) * 2 * N + N);
     T* pbuf = buf;
     T* obuf = buf + std::size_t(L) * 2 * N;
     T* cbuf = obuf + std::size_t(L) * 2 * N;

@@ -25,6 +25,7 @@
 
 #include "seqmix/core/check.hpp"
 #include "seqmix/core/concepts.hpp"
+#include "seqmix/core/workspace.hpp"
 #include "seqmix/mixers/parameters.hpp"
 #include "seqmix/ops/causal_conv1d.hpp"
 #include "seqmix/ops/selective_scan.hpp"
@@ -112,13 +113,6 @@ void selective_scan_step(const T* u, const T* dt, const T* z, const T* B, const 
   }
 }
 
-// A scratch buffer that only grows (held by a mixer's state, so forward/step never
-// allocate once warm and never share buffers between threads).
-template <class T>
-T* scratch(std::vector<T>& buf, std::size_t n) {
-  if (buf.size() < n) buf.resize(n);
-  return buf.data();
-}
 }  // namespace mamba_detail
 
 template <class T>
@@ -128,7 +122,6 @@ class mamba {
   struct state_type {
     tensor<T> conv;  // [1, d_inner, d_conv-1]: the last inputs of the conv, oldest first
     tensor<T> ssm;   // [1, d_inner, d_state]
-    std::vector<T> work;  // scratch
   };
 
   explicit mamba(mamba_config cfg) : cfg_(cfg) {
@@ -155,7 +148,7 @@ class mamba {
   index_t d_inner() const noexcept { return index_t(cfg_.expand * cfg_.d_model); }
   const mamba_config& config() const noexcept { return cfg_; }
   state_type make_state() const {
-    return {tensor<T>({1, d_inner(), index_t(cfg_.d_conv) - 1}), tensor<T>({1, d_inner(), n()}), {}};
+    return {tensor<T>({1, d_inner(), index_t(cfg_.d_conv) - 1}), tensor<T>({1, d_inner(), n()})};
   }
   parameters<T>& params() noexcept { return params_; }
   const parameters<T>& params() const noexcept { return params_; }
@@ -171,7 +164,7 @@ class mamba {
     if (W > 1) seqmix::detail::check_shape("mamba", "state.conv", s.conv.template cview<3>(), {1, di, W - 1});
     if (L == 0) return;
     const index_t E = R + 2 * N;  // x_proj outputs per token
-    T* xz = scratch(s.work, std::size_t(L * (2 * di + di + E + di + di) + di * N));
+    T* xz = thread_workspace(mixer_workspace_slot).template get<T>(std::size_t(L * (2 * di + di + E + di + di) + di * N));
     T* u = xz + L * 2 * di;   // conv output [L, di]
     T* xd = u + L * di;       // x_proj output [L, R+2N]
     T* dt = xd + L * E;       // [L, di]
@@ -229,7 +222,7 @@ class mamba {
                         std::to_string(x.size()) + " and " + std::to_string(y.size()));
     seqmix::detail::check_shape("mamba", "state.ssm", s.ssm.template cview<3>(), {1, di, N});
     if (W > 1) seqmix::detail::check_shape("mamba", "state.conv", s.conv.template cview<3>(), {1, di, W - 1});
-    T* xz = scratch(s.work, std::size_t(2 * di + di + E + di + di));
+    T* xz = thread_workspace(mixer_workspace_slot).template get<T>(std::size_t(2 * di + di + E + di + di));
     T* u = xz + 2 * di;
     T* xd = u + di;
     T* dt = xd + E;

@@ -90,7 +90,6 @@ class mamba2 {
   struct state_type {
     tensor<T> conv;  // [1, conv_dim, d_conv-1]: the conv's last inputs (x, B, C), oldest first
     tensor<T> ssm;   // [1, H, P, N]
-    std::vector<T> work;  // scratch
   };
 
   explicit mamba2(mamba2_config cfg) : cfg_(cfg) {
@@ -127,7 +126,7 @@ class mamba2 {
   const mamba2_config& config() const noexcept { return cfg_; }
   state_type make_state() const {
     return {tensor<T>({1, conv_dim(), index_t(cfg_.d_conv) - 1}),
-            tensor<T>({1, heads(), index_t(cfg_.headdim), index_t(cfg_.d_state)}), {}};
+            tensor<T>({1, heads(), index_t(cfg_.headdim), index_t(cfg_.d_state)})};
   }
   parameters<T>& params() noexcept { return params_; }
   const parameters<T>& params() const noexcept { return params_; }
@@ -140,7 +139,7 @@ class mamba2 {
                   cd = conv_dim(), E = in_rows();
     check_state(x, y, s);
     if (L == 0) return;
-    T* zx = scratch(s.work, std::size_t(L * (E + cd + H + di) + H));
+    T* zx = thread_workspace(mixer_workspace_slot).template get<T>(std::size_t(L * (E + cd + H + di) + H));
     T* u = zx + L * E;   // conv output [L, conv_dim] = x, B, C
     T* dt = u + L * cd;  // [L, H]
     T* ys = dt + L * H;  // [L, d_inner]
@@ -192,7 +191,7 @@ class mamba2 {
       throw shape_error("mamba2: step rows must have d_model = " + std::to_string(d) + " values, got " +
                         std::to_string(x.size()) + " and " + std::to_string(y.size()));
     check_state(seq_cref<T>(x.data(), {1, d}), seq_ref<T>(y.data(), {1, d}), s);
-    T* zx = scratch(s.work, std::size_t(E + cd + di));
+    T* zx = thread_workspace(mixer_workspace_slot).template get<T>(std::size_t(E + cd + di));
     T* u = zx + E;
     T* ys = u + cd;
     Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(zx, E).noalias() =

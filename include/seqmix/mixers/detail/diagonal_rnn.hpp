@@ -109,7 +109,7 @@ class min_rnn : public diagonal_rnn<T, Derived> {
     const index_t L = x.extent(0), di = this->d_inner_;
     const bool out_proj = di != this->d_model_;
     const int threads = this->threads();
-    T* buf = thread_workspace(0).template get<T>(std::size_t(L) * ((Blocks + (out_proj ? 1 : 0)) * di));
+    T* buf = thread_workspace(mixer_workspace_slot).template get<T>(std::size_t(L) * ((Blocks + (out_proj ? 1 : 0)) * di));
     project(x.data(), x.stride(0), L, this->params_[Derived::weight], buf, Blocks * di, threads);
     T* h = out_proj ? buf + std::size_t(L) * Blocks * di : y.data();
     const index_t ldh = out_proj ? di : y.stride(0);
