@@ -213,3 +213,34 @@ TEMPLATE_TEST_CASE("long_conv: large FFT sizes (six-step layout) match the block
     }
   CHECK(num / den < conv_tol<TestType>(form::fft));
 }
+
+TEMPLATE_TEST_CASE("long_conv: four-step FFT path (M >= fft::four_step_min) matches the sum and the blocked form",
+                   "[long_conv]", float, double) {
+  // T = L = 33000 (not a power of two): the fft form's transform has M = 2^17 =
+  // fft::four_step_min, so it runs the cache-blocked column/row (four-step) path; B = 2
+  // reuses the filter spectrum; D = 37 leaves a lane block alone and lanes empty.
+  // Tolerance: conv_tol (5e-5 of max |o| in fp32, 1e-11 in fp64), 2x against the blocked
+  // form (both carry FFT rounding).
+  const index_t B = 2, T = 33000, D = 37;
+  const std::size_t M = kernels::long_conv_fft_size(kernels::make_conv_geometry(0, T, T));
+  REQUIRE(M == (std::size_t(1) << 17));
+  REQUIRE(kernels::fft::make_four_step<TestType>(M).active());
+  auto c = random_case<TestType>(B, T, D, T, true);
+  const auto fft1 = run_conv<TestType>(c, false, {form::fft, 0, 1});
+  const auto fft2 = run_conv<TestType>(c, false, {form::fft, 0, 2});
+  CHECK(bitwise_equal(fft1, fft2));
+  const auto blk = run_conv<TestType>(c, false, {form::blocked, 8000, 1});
+  CHECK(max_rel_error(fft1, blk) < 2 * conv_tol<TestType>(form::fft));
+  double num = 0, den = 1e-30;
+  for (index_t b = 0; b < B; ++b)
+    for (index_t t : {index_t(0), index_t(1), index_t(4097), index_t(16500), T - 1})
+      for (index_t d = 0; d < D; ++d) {
+        const double* u = c.u.data() + b * T * D;
+        double acc = c.D[d] * u[t * D + d];
+        for (index_t i = 0; i <= t; ++i) acc += c.h[d * T + i] * u[(t - i) * D + d];
+        num = std::max(num, std::abs(acc - double(fft1[(b * T + t) * D + d])));
+        den = std::max(den, std::abs(acc));
+      }
+  CAPTURE(num / den);
+  CHECK(num / den < conv_tol<TestType>(form::fft));
+}

@@ -17,15 +17,20 @@
 // kernels/conv/long_conv.hpp); the spectra of a and b are separated with the bit-reversed
 // mirror rule: frequency M-k of the one at position j (2^m <= j < 2^{m+1}) sits at
 // position 3·2^m - 1 - j.
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <numbers>
+#include <type_traits>
 #include <vector>
 
 #include <xsimd/xsimd.hpp>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "seqmix/config.hpp"
 
@@ -71,6 +76,25 @@ SEQMIX_INLINE void store(typename B::value_type* p, const cvec<B>& v) noexcept {
   v.re.store_aligned(p);
   v.im.store_aligned(p + B::size);
 }
+// Non-temporal store of a 64-byte batch (write-combined, no read for ownership) where
+// AVX-512 is available; a plain aligned store otherwise. Callers end a run of them with
+// stream_fence().
+template <class B>
+SEQMIX_INLINE void store_stream(typename B::value_type* p, const B& v) noexcept {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(typename B::register_type) == 64) {
+    if constexpr (std::is_same_v<typename B::value_type, float>) return _mm512_stream_ps(p, v);
+    else return _mm512_stream_pd(p, v);
+  }
+#endif
+  v.store_aligned(p);
+}
+inline void stream_fence() noexcept {
+#if defined(__AVX512F__)
+  _mm_sfence();
+#endif
+}
+
 template <class B>
 SEQMIX_INLINE cvec<B> operator+(const cvec<B>& a, const cvec<B>& b) noexcept { return {a.re + b.re, a.im + b.im}; }
 template <class B>
@@ -255,6 +279,193 @@ void forward(typename B::value_type* x, std::size_t M, const typename B::value_t
 template <class B>
 void inverse(typename B::value_type* x, std::size_t M, const typename B::value_type* tw) noexcept {
   if (M > 1) inverse_rec<B>(x, M, tw, 1);
+}
+
+// ---- four-step (Bailey) split for large transforms ---------------------------------------
+// Beyond L2 the depth-first recursion streams the whole buffer through L3/DRAM once per
+// radix-4 level, and its twiddles (a table of M entries read at large strides) miss the
+// caches. For M >= four_step_min: view x as N1 rows of N2 elements, N1·N2 = M, N1 a power
+// of 4, N2 <= four_step_row_max. With j = r + N2·m (column r, row m):
+//   1. columns: for each column r, an N1-point DIF transform over m (natural in, bit-reversed
+//      out, twiddles of size N1), then position p of column r times w_M^(r·bitrev_N1(p));
+//      column groups of c adjacent columns are gathered into an L2 scratch, transformed and
+//      scattered back (one sweep over memory);
+//   2. rows: each row p an N2-point DIF transform (twiddles of size N2) while it is in L2.
+// Output position p·N2 + q holds frequency bitrev_N2(q)·N1 + bitrev_N1(p) = bitrev_M(p·N2+q):
+// the same bit-reversed order as forward(). The inverse runs the transposed steps: rows
+// (DIT), conj twiddles, columns (DIT). All tables are computed once per size (plan cache).
+#ifndef SEQMIX_FFT_FOUR_STEP_MIN
+#define SEQMIX_FFT_FOUR_STEP_MIN 131072
+#endif
+inline constexpr std::size_t four_step_min = SEQMIX_FFT_FOUR_STEP_MIN;
+#ifndef SEQMIX_FFT_FOUR_STEP_ROW_MAX
+#define SEQMIX_FFT_FOUR_STEP_ROW_MAX 8192
+#endif
+#ifndef SEQMIX_FFT_FOUR_STEP_COLUMN_ELEMS
+#define SEQMIX_FFT_FOUR_STEP_COLUMN_ELEMS 8192
+#endif
+#ifndef SEQMIX_FFT_FOUR_STEP_STREAM_BYTES
+#define SEQMIX_FFT_FOUR_STEP_STREAM_BYTES (std::size_t(16) << 20)
+#endif
+inline constexpr std::size_t four_step_stream_bytes = SEQMIX_FFT_FOUR_STEP_STREAM_BYTES;  // buffers beyond L3's share
+inline constexpr std::size_t four_step_row_max = SEQMIX_FFT_FOUR_STEP_ROW_MAX;          // rows of <= 1 MiB
+inline constexpr std::size_t four_step_column_elems = SEQMIX_FFT_FOUR_STEP_COLUMN_ELEMS;  // 1 MiB column scratch
+
+template <class T>
+struct four_step_plan {
+  std::size_t M = 0, N1 = 1, N2 = 0, c = 0;  // N1 rows of N2; column groups of c columns
+  bool stream = false;                        // column phase writes bypass the caches
+  const T* tw1 = nullptr;   // twiddles<T>(N1)
+  const T* tw2 = nullptr;   // twiddles<T>(N2)
+  const T* colw = nullptr;  // [r][p]: w_M^(r·bitrev_N1(p)) as (re, im), r < N2, p < N1
+  bool active() const noexcept { return N1 > 1; }
+  std::size_t scratch_elems() const noexcept { return std::max(N1 * c, 2 * N2); }
+};
+
+inline std::size_t bit_reverse(std::size_t v, std::size_t n) noexcept {
+  std::size_t r = 0;
+  for (std::size_t b = 1; b < n; b <<= 1, v >>= 1) r = (r << 1) | (v & 1);
+  return r;
+}
+
+// The plan for size M (inactive below min_size); cached per size, thread safe, valid for the
+// life of the program.
+template <class T>
+const four_step_plan<T>& make_four_step(std::size_t M, std::size_t min_size = four_step_min) {
+  static const four_step_plan<T> inactive{};
+  if (M < min_size || M < 16) return inactive;
+  static std::mutex mu;
+  static std::map<std::size_t, std::pair<four_step_plan<T>, std::unique_ptr<T[]>>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = cache[M];
+  if (!slot.second) {
+    four_step_plan<T> p;
+    p.M = M;
+    p.N2 = M;
+    while (p.N2 > four_step_row_max) p.N2 /= 4, p.N1 *= 4;
+    if (p.N1 == 1) p.N2 /= 4, p.N1 = 4;
+    p.c = std::max<std::size_t>(1, std::min(p.N2, four_step_column_elems / p.N1));
+    p.stream = M * 2 * xsimd::batch<T>::size * sizeof(T) >= four_step_stream_bytes;
+    std::unique_ptr<T[]> w(new T[2 * M]);
+    for (std::size_t r = 0; r < p.N2; ++r)
+      for (std::size_t q = 0; q < p.N1; ++q) {
+        const std::size_t k = (r * bit_reverse(q, p.N1)) % M;
+        const double a = 2.0 * std::numbers::pi * double(k) / double(M);
+        w[2 * (r * p.N1 + q)] = static_cast<T>(std::cos(a));
+        w[2 * (r * p.N1 + q) + 1] = static_cast<T>(-std::sin(a));
+      }
+    p.colw = w.get();
+    p.tw1 = twiddles<T>(p.N1);
+    p.tw2 = twiddles<T>(p.N2);
+    slot.first = p;
+    slot.second = std::move(w);
+  }
+  return slot.first;
+}
+
+// N1-point DIF / DIT transforms of the cc columns held in S = [n][cc] (elements); every
+// column uses the same broadcast twiddles (table of the N1 size, stride ts).
+template <class B>
+void column_forward_rec(typename B::value_type* S, std::size_t n, std::size_t cc, const typename B::value_type* tw,
+                        std::size_t ts) noexcept {
+  if (n == 1) return;
+  constexpr std::size_t e = 2 * B::size;
+  const std::size_t q = n / 4, qs = q * cc;
+  for (std::size_t i = 0; i < cc; ++i) dif4<B, true>(S + i * e, qs, nullptr, nullptr, nullptr);
+  for (std::size_t mm = 1; mm < q; ++mm) {
+    const auto *w1 = tw + 2 * mm * ts, *w2 = tw + 4 * mm * ts, *w3 = tw + 6 * mm * ts;
+    for (std::size_t i = 0; i < cc; ++i) dif4<B, false>(S + (mm * cc + i) * e, qs, w1, w2, w3);
+  }
+  for (std::size_t k = 0; k < 4; ++k) column_forward_rec<B>(S + k * qs * e, q, cc, tw, ts * 4);
+}
+
+template <class B>
+void column_inverse_rec(typename B::value_type* S, std::size_t n, std::size_t cc, const typename B::value_type* tw,
+                        std::size_t ts) noexcept {
+  if (n == 1) return;
+  constexpr std::size_t e = 2 * B::size;
+  const std::size_t q = n / 4, qs = q * cc;
+  for (std::size_t k = 0; k < 4; ++k) column_inverse_rec<B>(S + k * qs * e, q, cc, tw, ts * 4);
+  for (std::size_t i = 0; i < cc; ++i) dit4<B, true>(S + i * e, qs, nullptr, nullptr, nullptr);
+  for (std::size_t mm = 1; mm < q; ++mm) {
+    const auto *w1 = tw + 2 * mm * ts, *w2 = tw + 4 * mm * ts, *w3 = tw + 6 * mm * ts;
+    for (std::size_t i = 0; i < cc; ++i) dit4<B, false>(S + (mm * cc + i) * e, qs, w1, w2, w3);
+  }
+}
+
+// Column phase of the forward transform of x (M = N1·N2 elements): gather(k0, cnt, dst)
+// writes input elements k0..k0+cnt-1 (contiguous) to dst (it may prefetch k0 + c...);
+// the result goes to x. S: scratch of plan.scratch_elems() elements.
+template <class B, class Gather>
+void four_step_columns_forward(typename B::value_type* x, const four_step_plan<typename B::value_type>& p,
+                               typename B::value_type* S, Gather&& gather) {
+  constexpr std::size_t e = 2 * B::size;
+  for (std::size_t r0 = 0; r0 < p.N2; r0 += p.c) {
+    const std::size_t cc = std::min(p.c, p.N2 - r0);
+    for (std::size_t m = 0; m < p.N1; ++m) gather(r0 + m * p.N2, cc, S + m * cc * e);
+    column_forward_rec<B>(S, p.N1, cc, p.tw1, 1);
+    for (std::size_t m = 0; m < p.N1; ++m) {
+      auto* d = x + (r0 + m * p.N2) * e;
+      for (std::size_t i = 0; i < cc; ++i) {
+        const auto* w = p.colw + 2 * ((r0 + i) * p.N1 + m);
+        const auto v = mul(load<B>(S + (m * cc + i) * e), B(w[0]), B(w[1]));
+        if (p.stream) {
+          store_stream(d + i * e, v.re);
+          store_stream(d + i * e + B::size, v.im);
+        } else {
+          store(d + i * e, v);
+        }
+      }
+    }
+  }
+  if (p.stream) stream_fence();
+}
+
+// Row phase: row b (N2 contiguous elements) of the forward / inverse transform.
+template <class B>
+void four_step_row_forward(typename B::value_type* x, const four_step_plan<typename B::value_type>& p,
+                           std::size_t b) noexcept {
+  forward_rec<B>(x + b * p.N2 * 2 * B::size, p.N2, p.tw2, 1);
+}
+template <class B>
+void four_step_row_inverse(typename B::value_type* x, const four_step_plan<typename B::value_type>& p,
+                           std::size_t b) noexcept {
+  inverse_rec<B>(x + b * p.N2 * 2 * B::size, p.N2, p.tw2, 1);
+}
+
+// Column phase of the inverse transform (after every row's inverse), unnormalised: output
+// element k goes to put(k, value).
+template <class B, class Put>
+void four_step_columns_inverse(typename B::value_type* x, const four_step_plan<typename B::value_type>& p,
+                               typename B::value_type* S, Put&& put) {
+  constexpr std::size_t e = 2 * B::size;
+  for (std::size_t r0 = 0; r0 < p.N2; r0 += p.c) {
+    const std::size_t cc = std::min(p.c, p.N2 - r0);
+    for (std::size_t m = 0; m < p.N1; ++m) {
+      const auto* s = x + (r0 + m * p.N2) * e;
+      if (r0 + p.c < p.N2)
+        for (std::size_t t = 0; t < cc * e; t += 64 / sizeof(typename B::value_type))
+          __builtin_prefetch(s + p.c * e + t, 0, 2);
+      for (std::size_t i = 0; i < cc; ++i) {
+        const auto* w = p.colw + 2 * ((r0 + i) * p.N1 + m);
+        store(S + (m * cc + i) * e, mulc(load<B>(s + i * e), B(w[0]), B(w[1])));
+      }
+    }
+    column_inverse_rec<B>(S, p.N1, cc, p.tw1, 1);
+    for (std::size_t m = 0; m < p.N1; ++m)
+      for (std::size_t i = 0; i < cc; ++i) put(r0 + i + m * p.N2, load<B>(S + (m * cc + i) * e));
+  }
+}
+
+// Order of the rows for a pass that pairs mirror positions (bit-reversed spectra): rows 0
+// and 1 pair with themselves, row b >= 2 (2^s <= b < 1.5·2^s) with 3·2^s - 1 - b.
+// f(b, b2, m): m = the power of two of the positions' mirror rule (0 for row 0).
+template <class P, class F>
+void for_mirror_rows(const P& p, F&& f) {
+  f(std::size_t(0), std::size_t(0), std::size_t(0));
+  if (p.N1 > 1) f(std::size_t(1), std::size_t(1), p.N2);
+  for (std::size_t mb = 2; mb < p.N1; mb *= 2)
+    for (std::size_t b = mb; b < mb + mb / 2; ++b) f(b, 3 * mb - 1 - b, mb * p.N2);
 }
 
 // Forward transform whose input element k is produced by load(k) (a cvec<B>): the first

@@ -18,6 +18,9 @@
 #include <cstring>
 
 #include <xsimd/xsimd.hpp>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "seqmix/core/tensor.hpp"
 #include "seqmix/core/workspace.hpp"
@@ -181,6 +184,144 @@ void long_conv_direct(const conv_filter<T>& f, lane_block lanes, const conv_sour
 // spectra (shared by fft and blocked)
 // ---------------------------------------------------------------------------------------
 
+// The separation of the filter spectra (see conv_filter_spectrum) for the positions 0, 1
+// (real frequencies 0 and M/2; `upto` = 1 or 2 of them exist) and for the mirror pairs
+// (j, 3m-1-j), j in [j0, j1) subset of [m, 1.5m).
+template <class Arch, class T>
+void conv_filter_separate_first(T* H, std::size_t M, std::size_t upto) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  constexpr std::size_t e = 2 * B::size;
+  const B s(T(1) / T(M)), half(T(0.5));
+  for (std::size_t k = 0; k < std::min<std::size_t>(upto, 2); ++k) {
+    const auto g = fft::load<B>(H + k * e);
+    fft::store<B>(H + k * e, {(g.re + g.im) * half * s, (g.re - g.im) * half * s});
+  }
+}
+template <class Arch, class T>
+void conv_filter_separate_range(T* H, std::size_t M, std::size_t m, std::size_t j0, std::size_t j1) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  constexpr std::size_t e = 2 * B::size;
+  const B s(T(1) / T(M)), quarter(T(0.25));
+  for (std::size_t j = j0; j < j1; ++j) {
+    const std::size_t jm = 3 * m - 1 - j;
+    const auto gk = fft::load<B>(H + j * e), gm = fft::load<B>(H + jm * e);
+    const fft::cvec<B> S{gk.re + gm.re, gk.im - gm.im};  // Gk + conj(Gm)
+    const fft::cvec<B> Dn{gk.im + gm.im, gm.re - gk.re};  // -i (Gk - conj(Gm))
+    fft::store<B>(H + j * e, {(S.re + Dn.re) * quarter * s, (S.im + Dn.im) * quarter * s});
+    fft::store<B>(H + jm * e, {(S.re - Dn.re) * quarter * s, (S.im - Dn.im) * quarter * s});
+  }
+}
+
+namespace detail {
+// 16x16 (float) / 8x8 (double) in-register transpose with AVX-512: log2(W) rounds of a
+// full-width perfect shuffle (row i and i+W/2 interleaved) transpose the matrix.
+#if defined(__AVX512F__)
+inline void transpose16(__m512* r) noexcept {
+  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  for (int round = 0; round < 4; ++round) {
+    __m512 t[16];
+    for (int i = 0; i < 8; ++i) {
+      t[2 * i] = _mm512_permutex2var_ps(r[i], lo, r[i + 8]);
+      t[2 * i + 1] = _mm512_permutex2var_ps(r[i], hi, r[i + 8]);
+    }
+    for (int i = 0; i < 16; ++i) r[i] = t[i];
+  }
+}
+inline void transpose8(__m512d* r) noexcept {
+  const __m512i lo = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11);
+  const __m512i hi = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
+  for (int round = 0; round < 3; ++round) {
+    __m512d t[8];
+    for (int i = 0; i < 4; ++i) {
+      t[2 * i] = _mm512_permutex2var_pd(r[i], lo, r[i + 4]);
+      t[2 * i + 1] = _mm512_permutex2var_pd(r[i], hi, r[i + 4]);
+    }
+    for (int i = 0; i < 8; ++i) r[i] = t[i];
+  }
+}
+#endif
+
+// dst[(k - base)·2W + half·W + l] = rows[l][k] for k in [k0, k1) and the W rows l of one
+// half; rows[l] may be null (zeros).
+template <class Arch, class T>
+void transpose_half(const T* const* rows, index_t k0, index_t k1, T* dst, std::size_t half, index_t base = 0,
+                    bool stream = false) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  constexpr std::size_t W = B::size, e = 2 * W;
+  index_t k = k0;
+#if defined(__AVX512F__)
+  constexpr bool simd = W * sizeof(T) == 64;
+  if constexpr (simd) {
+    bool all = true;
+    for (std::size_t l = 0; l < W; ++l) all = all && rows[l];
+    if (all)
+      for (; k + index_t(W) <= k1; k += index_t(W)) {
+        if constexpr (std::is_same_v<T, float>) {
+          __m512 r[16];
+          for (std::size_t l = 0; l < 16; ++l) r[l] = _mm512_loadu_ps(rows[l] + k);
+          transpose16(r);
+          for (std::size_t i = 0; i < 16; ++i) {
+            T* d = dst + (std::size_t(k - base) + i) * e + half * W;
+            if (stream) _mm512_stream_ps(d, r[i]);
+            else _mm512_store_ps(d, r[i]);
+          }
+        } else {
+          __m512d r[8];
+          for (std::size_t l = 0; l < 8; ++l) r[l] = _mm512_loadu_pd(rows[l] + k);
+          transpose8(r);
+          for (std::size_t i = 0; i < 8; ++i) {
+            T* d = dst + (std::size_t(k - base) + i) * e + half * W;
+            if (stream) _mm512_stream_pd(d, r[i]);
+            else _mm512_store_pd(d, r[i]);
+          }
+        }
+      }
+  }
+#endif
+  for (index_t k2 = k; k2 < k1; k2 += 64) {  // the rest: 64 taps of W rows at a time
+    const index_t k3 = std::min(k1, k2 + 64);
+    for (std::size_t l = 0; l < W; ++l) {
+      const T* r = rows[l];
+      for (index_t i = k2; i < k3; ++i) dst[std::size_t(i - base) * e + half * W + l] = r ? r[i] : T(0);
+    }
+  }
+}
+}  // namespace detail
+
+// Taps [0, Lh) (Lh = min(Le, L), returned) of lane blocks a (re) and b (im) transposed to
+// H[k·2W + lane]; missing lanes are zero; the skip D (and tap 0 when L == 0 < Le) joins
+// tap 0, which is then always written.
+template <class Arch, class T>
+index_t conv_transpose_taps(const conv_filter<T>& f, lane_block a, lane_block b, index_t Le, T* H,
+                            bool stream = false) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  constexpr std::size_t W = B::size, e = 2 * W;
+  const index_t Lh = std::min(Le, f.L);
+  const T* rows[2 * W];
+  for (std::size_t l = 0; l < 2 * W; ++l) {
+    const lane_block& blk = l < W ? a : b;
+    const index_t lane = index_t(l % W);
+    rows[l] = lane < blk.count ? f.h + (blk.c0 + lane) * f.ldh : nullptr;
+  }
+  for (index_t k0 = 0; k0 < Lh; k0 += 256) {  // 256 taps of both halves at a time
+    const index_t k1 = std::min(Lh, k0 + 256);
+    detail::transpose_half<Arch>(rows, k0, k1, H, 0, 0, stream);
+    detail::transpose_half<Arch>(rows + W, k0, k1, H, 1, 0, stream);
+  }
+  if (stream) fft::stream_fence();
+  if (Lh == 0)
+    for (std::size_t l = 0; l < e; ++l) H[l] = T(0);
+  if (Le > f.L || f.D) {  // tap 0 when L == 0, and the skip
+    for (std::size_t l = 0; l < 2 * W; ++l) {
+      const lane_block& blk = l < W ? a : b;
+      const index_t lane = index_t(l % W);
+      if (lane < blk.count) H[l] = f.tap(blk.c0 + lane, 0);
+    }
+  }
+  return std::max<index_t>(Lh, 1);
+}
+
 // Filter spectra of lane blocks a and b for size M, stored in bit-reversed order as the
 // pair (P, Q) = ((Ha + Hb)/2, (Ha - Hb)/2) / M: slot 0 and 1 hold the real (P, Q) of
 // frequencies 0 and M/2 as (re, im); for a mirror pair j < j' slot j holds P[j] and slot
@@ -190,71 +331,42 @@ void conv_filter_spectrum(const conv_filter<T>& f, lane_block a, lane_block b, i
                           const T* tw, T* H) {
   using B = xsimd::batch<T, Arch>;
   constexpr std::size_t W = B::size, e = 2 * W;
-  // transpose taps [c][i] -> H[i][lane] (a in re, b in im), zero beyond Le and in
-  // missing lanes; the skip D joins tap 0
-  const index_t Lh = std::min(Le, f.L);
-  const T* rows[2 * W];
-  for (std::size_t l = 0; l < 2 * W; ++l) {
-    const lane_block& blk = l < W ? a : b;
-    const index_t lane = index_t(l % W);
-    rows[l] = lane < blk.count ? f.h + (blk.c0 + lane) * f.ldh : nullptr;
-  }
-  for (std::size_t l = 0; l < 2 * W; ++l)
-    if (!rows[l])
-      for (index_t k = 0; k < Lh; ++k) H[std::size_t(k) * e + l] = T(0);
-  for (index_t k0 = 0; k0 < Lh; k0 += 64) {  // 64 taps of 2W rows at a time
-    const index_t k1 = std::min(Lh, k0 + 64);
-    for (std::size_t l = 0; l < 2 * W; ++l) {
-      const T* r = rows[l];
-      if (!r) continue;
-      for (index_t k = k0; k < k1; ++k) H[std::size_t(k) * e + l] = r[k];
-    }
-  }
+  const index_t Lh = conv_transpose_taps<Arch>(f, a, b, Le, H);
   std::memset(H + std::size_t(Lh) * e, 0, sizeof(T) * (M - std::size_t(Lh)) * e);
-  if (Lh == 0 && M > 0) std::memset(H, 0, sizeof(T) * e);
-  if (Le > f.L || f.D) {  // tap 0 when L == 0, and the skip
-    for (std::size_t l = 0; l < 2 * W; ++l) {
-      const lane_block& blk = l < W ? a : b;
-      const index_t lane = index_t(l % W);
-      if (lane < blk.count) H[l] = f.tap(blk.c0 + lane, 0);
-    }
-  }
   fft::forward<B>(H, M, tw);
-  const B s(T(1) / T(M)), half(T(0.5)), quarter(T(0.25));
-  for (std::size_t k = 0; k < std::min<std::size_t>(M, 2); ++k) {
-    const auto g = fft::load<B>(H + k * e);
-    fft::store<B>(H + k * e, {(g.re + g.im) * half * s, (g.re - g.im) * half * s});
-  }
-  for (std::size_t m = 2; m < M; m <<= 1)
-    for (std::size_t j = m; j < m + m / 2; ++j) {
-      const std::size_t jm = 3 * m - 1 - j;
-      const auto gk = fft::load<B>(H + j * e), gm = fft::load<B>(H + jm * e);
-      const fft::cvec<B> S{gk.re + gm.re, gk.im - gm.im};  // Gk + conj(Gm)
-      const fft::cvec<B> Dn{gk.im + gm.im, gm.re - gk.re};  // -i (Gk - conj(Gm))
-      fft::store<B>(H + j * e, {(S.re + Dn.re) * quarter * s, (S.im + Dn.im) * quarter * s});
-      fft::store<B>(H + jm * e, {(S.re - Dn.re) * quarter * s, (S.im - Dn.im) * quarter * s});
-    }
+  conv_filter_separate_first<Arch>(H, M, M);
+  for (std::size_t m = 2; m < M; m <<= 1) conv_filter_separate_range<Arch>(H, M, m, m, m + m / 2);
 }
 
 // Z (the bit-reversed spectrum of z = a + i·b) ← spectrum of (a*ha) + i·(b*hb).
+// Positions 0 and 1 (`upto` of them) and the mirror pairs (j, 3m-1-j), j in [j0, j1).
 template <class Arch, class T>
-void conv_spectral_product(T* Z, const T* H, std::size_t M) noexcept {
+void conv_spectral_product_first(T* Z, const T* H, std::size_t upto) noexcept {
   using B = xsimd::batch<T, Arch>;
   constexpr std::size_t e = 2 * B::size;
-  for (std::size_t k = 0; k < std::min<std::size_t>(M, 2); ++k) {
+  for (std::size_t k = 0; k < std::min<std::size_t>(upto, 2); ++k) {
     const auto z = fft::load<B>(Z + k * e), pq = fft::load<B>(H + k * e);
     fft::store<B>(Z + k * e, {z.re * (pq.re + pq.im), z.im * (pq.re - pq.im)});
   }
-  for (std::size_t m = 2; m < M; m <<= 1)
-    for (std::size_t j = m; j < m + m / 2; ++j) {
-      const std::size_t jm = 3 * m - 1 - j;
-      const auto A = fft::load<B>(Z + j * e), C = fft::load<B>(Z + jm * e);
-      const auto P = fft::load<B>(H + j * e), Q = fft::load<B>(H + jm * e);
-      const auto yj = fft::cmul(A, P) + fft::cmul_conj_a(C, Q);
-      const auto t = fft::cmul_conj_a(C, P) + fft::cmul(A, Q);
-      fft::store<B>(Z + j * e, yj);
-      fft::store<B>(Z + jm * e, {t.re, -t.im});
-    }
+}
+template <class Arch, class T>
+void conv_spectral_product_range(T* Z, const T* H, std::size_t m, std::size_t j0, std::size_t j1) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  constexpr std::size_t e = 2 * B::size;
+  for (std::size_t j = j0; j < j1; ++j) {
+    const std::size_t jm = 3 * m - 1 - j;
+    const auto A = fft::load<B>(Z + j * e), C = fft::load<B>(Z + jm * e);
+    const auto P = fft::load<B>(H + j * e), Q = fft::load<B>(H + jm * e);
+    const auto yj = fft::cmul(A, P) + fft::cmul_conj_a(C, Q);
+    const auto t = fft::cmul_conj_a(C, P) + fft::cmul(A, Q);
+    fft::store<B>(Z + j * e, yj);
+    fft::store<B>(Z + jm * e, {t.re, -t.im});
+  }
+}
+template <class Arch, class T>
+void conv_spectral_product(T* Z, const T* H, std::size_t M) noexcept {
+  conv_spectral_product_first<Arch>(Z, H, M);
+  for (std::size_t m = 2; m < M; m <<= 1) conv_spectral_product_range<Arch>(Z, H, m, m, m + m / 2);
 }
 
 // Loads segment rows [r0, r0 + count) of lane blocks a (re) and b (im) into Z, zero-padded
@@ -282,6 +394,85 @@ inline std::size_t long_conv_fft_size(const conv_geometry& g) noexcept {
   return fft::next_pow2(std::size_t(std::max<index_t>(1, g.n + g.Le - 1 - g.rmin)));
 }
 
+// The fft form for large M (fft::four_step_plan): the column phases of the filter and the
+// input transforms read h and the source directly (gathered into an L2 scratch); then, row
+// pair by mirror row pair, the filter rows are finished and separated, the input rows
+// transformed, multiplied and transformed back while they are in L2; the inverse column
+// phase writes the output. Bitwise the same results as the plain path.
+template <class Arch, class T, class SourceOf, class SinkOf>
+void long_conv_fft_four_step(const conv_filter<T>& f, lane_block a, lane_block b, index_t batches,
+                             SourceOf&& source_of, SinkOf&& sink_of, const conv_geometry& g, std::size_t M,
+                             const fft::four_step_plan<T>& plan) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr std::size_t W = B::size, e = 2 * W;
+  T* H = thread_workspace(1).get<T>(M * e);
+  T* Z = thread_workspace(0).get<T>(M * e);
+  T* S = thread_workspace(2).get<T>(plan.scratch_elems() * e);
+  const std::size_t ca = std::size_t(a.count), cb = std::size_t(b.count);
+  // the filter taps transposed into H (natural order, taps [0, Lh) only; non-temporal
+  // stores for large buffers), then its column phase (zeros beyond Lh produced, not read).
+  // Gathering the taps straight from h in the column phase was measured slower: its reads
+  // are short runs at two power-of-two strides.
+  const index_t Lh = conv_transpose_taps<Arch>(f, a, b, g.Le, H, plan.stream);
+  fft::four_step_columns_forward<B>(H, plan, S, [&](std::size_t k0, std::size_t cnt, T* out) {
+    const std::size_t nz = k0 < std::size_t(Lh) ? std::min(cnt, std::size_t(Lh) - k0) : 0;
+    for (std::size_t t = 0; t < nz * e; t += W) B::load_aligned(H + k0 * e + t).store_aligned(out + t);
+    if (k0 + plan.c < std::size_t(Lh))
+      for (std::size_t t = 0; t < nz * e; t += 64 / sizeof(T)) __builtin_prefetch(H + (k0 + plan.c) * e + t, 0, 2);
+    if (nz < cnt) std::memset(out + nz * e, 0, sizeof(T) * (cnt - nz) * e);
+  });
+  const std::size_t N2 = plan.N2;
+  for (index_t bi = 0; bi < batches; ++bi) {
+    const conv_source<T> src = source_of(bi);
+    const conv_sink<T> dst = sink_of(bi);
+    fft::four_step_columns_forward<B>(Z, plan, S, [&](std::size_t k0, std::size_t cnt, T* out) {
+      for (std::size_t i = 0; i < cnt; ++i) {
+        const index_t k = index_t(k0 + i);
+        if (k >= g.n) {
+          std::memset(out + i * e, 0, sizeof(T) * (cnt - i) * e);
+          return;
+        }
+        const T* row = src.row(g.start + k);
+        fft::store<B>(out + i * e, {load_lanes<B>(row + a.c0, ca), cb ? load_lanes<B>(row + b.c0, cb) : B(0)});
+        if (k + index_t(plan.c) < g.n) {  // the same row of the next column group
+          const T* next = src.row(g.start + k + index_t(plan.c));
+          __builtin_prefetch(next + a.c0, 0, 2);
+          if (cb) __builtin_prefetch(next + b.c0, 0, 2);
+        }
+      }
+    });
+    fft::for_mirror_rows(plan, [&](std::size_t r, std::size_t r2, std::size_t m) {
+      if (bi == 0) {  // finish the filter spectrum of these rows
+        fft::four_step_row_forward<B>(H, plan, r);
+        if (r2 != r) fft::four_step_row_forward<B>(H, plan, r2);
+        if (r == 0) {
+          conv_filter_separate_first<Arch>(H, M, M);
+          for (std::size_t mm = 2; mm < N2; mm <<= 1) conv_filter_separate_range<Arch>(H, M, mm, mm, mm + mm / 2);
+        } else {
+          conv_filter_separate_range<Arch>(H, M, m, r * N2, r == r2 ? r * N2 + N2 / 2 : (r + 1) * N2);
+        }
+      }
+      fft::four_step_row_forward<B>(Z, plan, r);
+      if (r2 != r) fft::four_step_row_forward<B>(Z, plan, r2);
+      if (r == 0) {
+        conv_spectral_product_first<Arch>(Z, H, M);
+        for (std::size_t mm = 2; mm < N2; mm <<= 1) conv_spectral_product_range<Arch>(Z, H, mm, mm, mm + mm / 2);
+      } else {
+        conv_spectral_product_range<Arch>(Z, H, m, r * N2, r == r2 ? r * N2 + N2 / 2 : (r + 1) * N2);
+      }
+      fft::four_step_row_inverse<B>(Z, plan, r);
+      if (r2 != r) fft::four_step_row_inverse<B>(Z, plan, r2);
+    });
+    fft::four_step_columns_inverse<B>(Z, plan, S, [&](std::size_t k, const fft::cvec<B>& y) {
+      const index_t r = index_t(k);
+      if (r < g.rmin || r >= g.n) return;
+      T* out = dst.row(g.start + r - g.P);
+      store_lanes(y.re, out + a.c0, ca);
+      if (cb) store_lanes(y.im, out + b.c0, cb);
+    });
+  }
+}
+
 // FFT form for a pair of lane blocks over `batches` batch entries (filter spectrum once).
 template <class Arch, class T, class SourceOf, class SinkOf>
 void long_conv_fft(const conv_filter<T>& f, lane_block a, lane_block b, index_t batches, SourceOf&& source_of,
@@ -291,6 +482,8 @@ void long_conv_fft(const conv_filter<T>& f, lane_block a, lane_block b, index_t 
   if (g.n - g.rmin <= 0) return;
   const std::size_t M = long_conv_fft_size(g);
   const T* tw = fft::twiddles<T>(M);
+  if (const auto& plan = fft::make_four_step<T>(M); plan.active())
+    return long_conv_fft_four_step<Arch>(f, a, b, batches, source_of, sink_of, g, M, plan);
   T* H = thread_workspace(1).get<T>(M * e);
   conv_filter_spectrum<Arch>(f, a, b, g.Le, M, tw, H);
   T* Z = thread_workspace(0).get<T>(M * e);
