@@ -56,12 +56,25 @@ class op_inputs {
     return cu_;
   }
 
+  // Another offsets tensor like cu_seqlens (e.g. attention's cu_seqlens_k): I64 (any
+  // integer-valued dtype accepted) [N+1] with N >= 1, empty when absent.
+  std::span<const std::int64_t> offsets(const std::string& name) {
+    if (!file_->contains(name)) return {};
+    const auto& t = file_->tensors.at(name);
+    if (t.shape.size() != 1 || t.shape[0] < 2)
+      throw shape_error(op_ + ": argument '" + name + "' has shape " +
+                        shape_to_string(std::span<const index_t>(t.shape)) + ", expected [N+1] with N >= 1");
+    auto& v = offsets_[name] = t.as<std::int64_t>().values();
+    return v;
+  }
+
   // Leading dimension of states: the number of packed sequences with cu_seqlens, else B.
   index_t sequence_count(index_t batch) {
     const auto cu = cu_seqlens();
     return cu.empty() ? batch : static_cast<index_t>(cu.size()) - 1;
   }
 
+  bool has_attr(const std::string& key) const { return file_->metadata.count(key) != 0; }
   std::string attr(const std::string& key, const std::string& fallback) const {
     auto it = file_->metadata.find(key);
     return it == file_->metadata.end() ? fallback : it->second;
@@ -116,6 +129,7 @@ class op_inputs {
   std::map<std::string, tensor<T>> loaded_;
   std::map<std::string, tensor<T>> outputs_;
   std::vector<std::int64_t> cu_;
+  std::map<std::string, std::vector<std::int64_t>> offsets_;
 };
 
 // One op of the table. `prepare` reads inputs and returns a callable running the op once
