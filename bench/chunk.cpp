@@ -122,8 +122,9 @@ BENCHMARK(bm_simple_gla)->ArgsProduct({{8192}, {1}, {128}, {128}, {1}, {2}, {32,
 BENCHMARK(bm_retention)->ArgsProduct({{2048}, {16}, {64}, {64}, {1}, {0}, {0}})->Unit(benchmark::kMillisecond);
 BENCHMARK(bm_linear_attn)->ArgsProduct({{2048}, {16}, {64}, {64}, {1}, {0}, {0}})->Unit(benchmark::kMillisecond);
 // Chunk size sweep (default chunk per K/V).
-BENCHMARK(bm_gla)->ArgsProduct({{2048}, {4}, {64, 128}, {64, 128}, {1}, {2}, {16, 32, 64, 128}})->Unit(benchmark::kMillisecond);
-BENCHMARK(bm_simple_gla)->ArgsProduct({{2048}, {4}, {64, 128}, {64}, {1}, {2}, {16, 32, 64, 128}})->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_gla)->ArgsProduct({{2048}, {16}, {64, 128}, {64, 128}, {1}, {2}, {16, 32, 48, 64, 128}})->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_simple_gla)->ArgsProduct({{2048}, {16}, {64, 128}, {64, 128}, {1}, {2}, {16, 32, 48, 64, 128}})->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_ssd)->ArgsProduct({{2048}, {24}, {64}, {128}, {1}, {2}, {16, 32, 48, 64}})->Unit(benchmark::kMillisecond);
 // The three forms across T (H = 2, K = V = 64): where each wins, and what auto picks.
 BENCHMARK(bm_gla)->ArgsProduct({{64, 256, 1024, 4096, 16384}, {2}, {64}, {64}, {1}, {0, 1, 2}, {0}})->Unit(benchmark::kMillisecond);
 BENCHMARK(bm_gla)->ArgsProduct({{16, 64, 256, 1024}, {2}, {64}, {64}, {1}, {3}, {0}})->Unit(benchmark::kMillisecond);

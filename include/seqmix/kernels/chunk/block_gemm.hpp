@@ -10,9 +10,9 @@
 // matrix skip its zero columns; likewise the column count (cols(end row)).
 // Eigen's GEMM packs both operands on every call, which on 32×64 · 64×64 blocks costs as
 // much as the product (bench/chunk.cpp bm_block_product: Eigen vs this kernel).
-// Epilogues: store (C = acc), decay (C = fma(dec[i], C, acc), or C + acc when dec is null;
-// the same arithmetic as chunk::detail::apply_update, so a fused state update is bitwise
-// equal to computing the increment first and applying it).
+// Epilogues: store (C = acc), decay (C = fma(dec[i], C, acc)), fold (C = dec[i]·(C + acc));
+// C + acc when dec is null. The same arithmetic as chunk::detail::apply_update, so a fused
+// state update is bitwise equal to computing the increment first and applying it.
 #include <algorithm>
 #include <cmath>
 
@@ -23,7 +23,7 @@
 
 namespace seqmix::kernels::chunk::blk {
 
-enum class epi { store, decay };
+enum class epi { store, decay, fold };
 
 template <class T>
 struct operand {
@@ -89,6 +89,9 @@ SEQMIX_INLINE void tile(const operand<T>& o1, index_t k1, const operand<T>& o2, 
       T* p = c + (i0 + i) * ldc + j + n * W;
       if constexpr (E == epi::store) {
         acc[i][n].store_unaligned(p);
+      } else if constexpr (E == epi::fold) {
+        if (dec) (B(dec[i0 + i]) * (B::load_unaligned(p) + acc[i][n])).store_unaligned(p);
+        else (B::load_unaligned(p) + acc[i][n]).store_unaligned(p);
       } else {
         if (dec) xsimd::fma(B(dec[i0 + i]), B::load_unaligned(p), acc[i][n]).store_unaligned(p);
         else (B::load_unaligned(p) + acc[i][n]).store_unaligned(p);
@@ -106,6 +109,7 @@ inline void column(const operand<T>& o1, index_t k1, const operand<T>& o2, index
     for (index_t k = 0; k < k2; ++k) acc += o2.a[i * o2.lda + k] * o2.b[k * o2.ldb + j];
     T& r = c[i * ldc + j];
     if constexpr (E == epi::store) r = acc;
+    else if constexpr (E == epi::fold) r = dec ? dec[i] * (r + acc) : r + acc;
     else r = dec ? std::fma(dec[i], r, acc) : r + acc;
   }
 }

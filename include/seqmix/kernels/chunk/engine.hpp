@@ -30,6 +30,7 @@
 //  When the whole chunk's span is <= 40 the chunk is one sub-block (one GEMM).
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <type_traits>
 
@@ -143,16 +144,23 @@ SEQMIX_INLINE void mul_exp_diff(T* SEQMIX_RESTRICT y, const T* x, const T* a, co
   }
 }
 
-// S = Diag(dec) S + dS (dec: K values; nullptr means 1) — the one state update both the
-// serial and the two-pass chunked forms use.
+// S = Diag(dec) S + dS, or when `folded` S = Diag(dec) (S + dS) (dec: K values; nullptr
+// means 1) — the state update of the two-pass chunked form; the serial form fuses the same
+// arithmetic into the increment's product (blk::epi::decay / blk::epi::fold).
 template <class Arch, class T>
-void apply_update(T* SEQMIX_RESTRICT S, const T* SEQMIX_RESTRICT dS, const T* dec, index_t K, index_t V) noexcept {
+void apply_update(T* SEQMIX_RESTRICT S, const T* SEQMIX_RESTRICT dS, const T* dec, index_t K, index_t V,
+                  bool folded = false) noexcept {
   using B = xsimd::batch<T, Arch>;
   for (index_t i = 0; i < K; ++i) {
     T* s = S + i * V;
     const T* d = dS + i * V;
     index_t j = 0;
-    if (dec) {
+    if (dec && folded) {
+      const B a(dec[i]);
+      for (; j + index_t(B::size) <= V; j += B::size)
+        (a * (B::load_unaligned(s + j) + B::load_unaligned(d + j))).store_unaligned(s + j);
+      for (; j < V; ++j) s[j] = dec[i] * (s[j] + d[j]);
+    } else if (dec) {
       const B a(dec[i]);
       for (; j + index_t(B::size) <= V; j += B::size)
         xsimd::fma(a, B::load_unaligned(s + j), B::load_unaligned(d + j)).store_unaligned(s + j);
@@ -389,25 +397,6 @@ SEQMIX_INLINE void transpose_to(T* SEQMIX_RESTRICT dst, index_t ld, const T* SEQ
   }
 }
 
-// Prefetches rows [t0, t0+c) of q, k, v, g (read) and o (write) into the cache. The rows of
-// one head are H·D elements apart (often 4 KiB or more), one page each, which the hardware
-// stream prefetchers do not follow; without this every row of a chunk is a demand miss.
-template <decay_kind D, class T>
-SEQMIX_INLINE void prefetch_rows(const problem<T>& p, index_t t0, index_t c) noexcept {
-  constexpr index_t line = 64 / index_t(sizeof(T));
-  for (index_t r = t0; r < t0 + c; ++r) {
-    for (index_t i = 0; i < p.K; i += line) {
-      __builtin_prefetch(p.q + r * p.ldq + i, 0, 2);
-      __builtin_prefetch(p.k + r * p.ldk + i, 0, 2);
-      if constexpr (D == decay_kind::vector) __builtin_prefetch(p.g + r * p.ldg + i, 0, 2);
-    }
-    for (index_t j = 0; j < p.V; j += line) {
-      __builtin_prefetch(p.v + r * p.ldv + j, 0, 2);
-      __builtin_prefetch(p.o + r * p.ldo + j, 1, 2);
-    }
-  }
-}
-
 // Loads rows [t0, t0+c): Q·scale, K, V·v_scale, and the cumulative log gate.
 template <decay_kind D, class Arch, class T>
 void load_chunk(const problem<T>& p, index_t t0, index_t c, chunk_buffers<T>& w) {
@@ -494,7 +483,7 @@ void intra_vector(const problem<T>& p, index_t c, chunk_buffers<T>& w) {
   }
 }
 
-// One chunk: rows [t0, t0+c).
+// One chunk: rows [t0, t0+c), every exponent computed as a difference <= 0 (any gates).
 //  want_out: writes the outputs O = Qe · S_in + A · V (inter- plus intra-chunk term; row tiles
 //            of A stop at the diagonal).
 //  dS:       dS = KlT · V with KlT[i, s] = k_s,i e^{b_last,i − b_s,i}, and dec = e^{b_last}
@@ -503,15 +492,14 @@ void intra_vector(const problem<T>& p, index_t c, chunk_buffers<T>& w) {
 //            product's epilogue (the same arithmetic as dS then apply_update). S_upd may be
 //            S_in (the outputs are computed first).
 template <decay_kind D, class Arch, class T>
-void process_chunk(const problem<T>& p, index_t t0, index_t c, index_t C, const T* S_in, bool want_out, T* dS,
-                   T* dec, T* scratch, T* S_upd = nullptr) {
+void process_chunk_exact(const problem<T>& p, index_t t0, index_t c, index_t C, const T* S_in, bool want_out, T* dS,
+                         T* dec, T* scratch, T* S_upd) {
   using B = xsimd::batch<T, Arch>;
   constexpr index_t W = index_t(B::size);
   const index_t K = p.K, V = p.V;
   chunk_buffers<T> w(scratch, C, K, V);
   const index_t ld = w.lda;
   load_chunk<D, Arch>(p, t0, c, w);
-  if (t0 + c < p.steps) prefetch_rows<D>(p, t0 + c, std::min(C, p.steps - t0 - c));  // the next chunk
   const bool strict = D == decay_kind::vector && p.u != nullptr;
   const bool update = dS != nullptr || S_upd != nullptr;
   const T* Qe = w.Q;   // query side of the inter-chunk term
@@ -603,6 +591,153 @@ void process_chunk(const problem<T>& p, index_t t0, index_t c, index_t C, const 
   }
 }
 
+// KT[i·ld + r] = Kt[r·K + i] (r < rows), pad columns [rows, round16(rows)) = 0; full blocks
+// of W rows by gathers.
+template <class Arch, class T>
+SEQMIX_INLINE void transpose_gather(T* SEQMIX_RESTRICT dst, index_t ld, const T* SEQMIX_RESTRICT src, index_t rows,
+                                    index_t K) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  using I = xsimd::batch<std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>, Arch>;
+  constexpr index_t W = index_t(B::size);
+  alignas(64) typename I::value_type off[W];
+  for (index_t l = 0; l < W; ++l) off[l] = typename I::value_type(l * K);
+  const I idx = I::load_aligned(off);
+  const index_t full = rows / W * W;
+  for (index_t i = 0; i < K; ++i) {
+    T* d = dst + i * ld;
+    for (index_t r = 0; r < full; r += W) B::gather(src + r * K + i, idx).store_unaligned(d + r);
+    for (index_t r = full; r < rows; ++r) d[r] = src[r * K + i];
+    for (index_t r = rows; r < (rows + 15) / 16 * 16; ++r) d[r] = T(0);
+  }
+}
+
+// One chunk, fast form: when the chunk's total log decay is <= 40 (every channel), with
+// e_t = e^{b_t} (>= e^-40; b the in-chunk cumulative log gate):
+//   Qe_t = scale·q_t ⊙ e_t,  K̃_s = k_s ⊘ e_s (<= e^40 |k_s|),
+//   scores A = mask(Qe K̃ᵀ),  O = Qe S_in + A V,
+//   state:  S ← Diag(e_last) (S + K̃ᵀ V)
+// (one exp per gate value, no per-score exps). One pass over the chunk's rows reads q, k and
+// g straight from the input (no copies), V is read in place unless v_scale is set. The state
+// update is "folded" (apply_update(..., folded = true)). Returns false, doing nothing, when the
+// chunk's decay is too large (then process_chunk_exact runs).
+template <decay_kind D, class Arch, class T>
+bool process_chunk_fast(const problem<T>& p, index_t t0, index_t c, index_t C, const T* S_in, bool want_out, T* dS,
+                        T* dec, T* scratch, T* S_upd) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr index_t W = index_t(B::size);
+  const index_t K = p.K, V = p.V;
+  const bool strict = D == decay_kind::vector && p.u != nullptr;
+  const bool update = dS != nullptr || S_upd != nullptr;
+  chunk_buffers<T> w(scratch, C, K, V);
+  const index_t ld = w.lda;
+  T *bv = w.vec, *Ecur = bv + K, *Eprev = Ecur + K, *bonus = Eprev + K;
+  T bs = 0;
+  // the chunk's total log decay
+  if constexpr (D == decay_kind::vector) {
+    std::fill_n(bv, K, T(0));
+    for (index_t s = 0; s < c; ++s) {
+      const T* g = p.g + (t0 + s) * p.ldg;
+      index_t i = 0;
+      for (; i + W <= K; i += W) (B::load_unaligned(bv + i) + B::load_unaligned(g + i)).store_unaligned(bv + i);
+      for (; i < K; ++i) bv[i] += g[i];
+    }
+    T span = 0;
+    for (index_t i = 0; i < K; ++i) span = std::max(span, -bv[i]);
+    if (!(span <= span_limit<T>)) return false;
+    std::fill_n(bv, K, T(0));
+    std::fill_n(Eprev, K, T(1));
+  } else if constexpr (D == decay_kind::scalar) {
+    T last = 0;
+    for (index_t s = 0; s < c; ++s) last += gate_at(p, t0 + s);
+    if (!(-last <= span_limit<T>)) return false;
+  }
+  // the row pass: Qe, K̃ (row-major into Kt), the bonus
+  const B sc(p.scale);
+  for (index_t s = 0; s < c; ++s) {
+    const T* q = p.q + (t0 + s) * p.ldq;
+    const T* k = p.k + (t0 + s) * p.ldk;
+    T* qe = w.Qe + s * K;
+    T* kt = w.Kt + s * K;
+    if constexpr (D == decay_kind::vector) {
+      const T* g = p.g + (t0 + s) * p.ldg;
+      index_t i = 0;
+      for (; i + W <= K; i += W) {
+        const B b = B::load_unaligned(bv + i) + B::load_unaligned(g + i);
+        b.store_unaligned(bv + i);
+        const B e = xsimd::exp(b);
+        e.store_unaligned(Ecur + i);
+        (B::load_unaligned(q + i) * sc * (strict ? B::load_unaligned(Eprev + i) : e)).store_unaligned(qe + i);
+        (B::load_unaligned(k + i) / e).store_unaligned(kt + i);
+      }
+      for (; i < K; ++i) {
+        bv[i] += g[i];
+        Ecur[i] = std::exp(bv[i]);
+        qe[i] = q[i] * p.scale * (strict ? Eprev[i] : Ecur[i]);
+        kt[i] = k[i] / Ecur[i];
+      }
+      if (strict) {
+        T acc = 0;
+        for (index_t j = 0; j < K; ++j) acc += q[j] * p.scale * p.u[j] * k[j];
+        bonus[s] = acc;
+        std::swap(Ecur, Eprev);  // Eprev = e_s for the next row
+      }
+    } else if constexpr (D == decay_kind::scalar) {
+      bs += gate_at(p, t0 + s);
+      scale_n<Arch>(qe, q, p.scale * std::exp(bs), K);
+      scale_n<Arch>(kt, k, std::exp(-bs), K);
+    } else {
+      scale_n<Arch>(qe, q, p.scale, K);
+      std::memcpy(kt, k, sizeof(T) * K);
+    }
+  }
+  transpose_gather<Arch>(w.KT, ld, w.Kt, c, K);
+  const T* Vp = p.v + t0 * p.ldv;
+  index_t ldv = p.ldv;
+  if (p.v_scale) {
+    for (index_t r = 0; r < c; ++r)
+      scale_n<Arch>(w.Vc + r * V, p.v + (t0 + r) * p.ldv, p.v_scale[(t0 + r) * p.ldvs], V);
+    Vp = w.Vc;
+    ldv = V;
+  }
+  if (want_out) {
+    T* A = w.A;
+    blk::product<blk::epi::store, Arch>(
+        c, A, ld, (const T*)nullptr, blk::operand<T>{w.Qe, K, w.KT, ld}, K, blk::operand<T>{},
+        [](index_t) { return index_t(0); }, [](index_t e) { return (e + W - 1) / W * W; });
+    for (index_t t = 0; t < c; ++t) {
+      T* row = A + t * ld;
+      std::fill(row + (strict ? t : t + 1), row + c, T(0));
+      if (strict) row[t] = bonus[t];
+    }
+    blk::product<blk::epi::store, Arch>(
+        c, p.o + t0 * p.ldo, p.ldo, (const T*)nullptr, blk::operand<T>{w.Qe, K, S_in, V}, K,
+        blk::operand<T>{A, ld, Vp, ldv}, [](index_t e) { return e; }, [V](index_t) { return V; });
+  }
+  if (update) {
+    const T* d = nullptr;
+    if constexpr (D == decay_kind::vector) {
+      std::memcpy(dec, strict ? Eprev : Ecur, sizeof(T) * K);
+      d = dec;
+    } else if constexpr (D == decay_kind::scalar) {
+      std::fill_n(dec, K, std::exp(bs));
+      d = dec;
+    }
+    if (S_upd) blk::product<blk::epi::fold, Arch>(K, V, S_upd, V, d, blk::operand<T>{w.KT, ld, Vp, ldv}, c);
+    else blk::product<blk::epi::store, Arch>(K, V, dS, V, d, blk::operand<T>{w.KT, ld, Vp, ldv}, c);
+  }
+  return true;
+}
+
+// One chunk (see process_chunk_fast and process_chunk_exact). Returns whether the state
+// update is folded (S = Diag(dec)(S + dS)) rather than S = Diag(dec) S + dS.
+template <decay_kind D, class Arch, class T>
+bool process_chunk(const problem<T>& p, index_t t0, index_t c, index_t C, const T* S_in, bool want_out, T* dS,
+                   T* dec, T* scratch, T* S_upd = nullptr) {
+  if (process_chunk_fast<D, Arch>(p, t0, c, C, S_in, want_out, dS, dec, scratch, S_upd)) return true;
+  process_chunk_exact<D, Arch>(p, t0, c, C, S_in, want_out, dS, dec, scratch, S_upd);
+  return false;
+}
+
 }  // namespace detail
 
 // Serial chunked form (chunk C; the parallel form is C = steps).
@@ -626,17 +761,20 @@ void chunked_two_pass(const problem<T>& p, index_t C, int threads) {
   if (p.steps <= 0) return;
   const index_t K = p.K, V = p.V, n = (p.steps + C - 1) / C;
   // per chunk: the state entering it (K·V) and its dS (K·V), dec (K)
-  T* mem = thread_workspace(2).template get<T>(std::size_t(n * (2 * K * V + K) + 16));
-  T *Sin = mem, *dSs = mem + n * K * V, *decs = dSs + n * K * V;
+  T* mem = thread_workspace(2).template get<T>(std::size_t(n * (2 * K * V + K + 1) + 16));
+  T *Sin = mem, *dSs = mem + n * K * V, *decs = dSs + n * K * V, *folded = decs + n * K;
   parallel_for(n, threads, [&](index_t ci) {
     const index_t t0 = ci * C, c = std::min(C, p.steps - t0);
     T* scratch = thread_workspace(0).template get<T>(detail::chunk_buffers<T>::size(C, K, V));
-    detail::process_chunk<D, Arch>(p, t0, c, C, (const T*)nullptr, false, dSs + ci * K * V, decs + ci * K, scratch);
+    folded[ci] = detail::process_chunk<D, Arch>(p, t0, c, C, (const T*)nullptr, false, dSs + ci * K * V,
+                                                decs + ci * K, scratch)
+                     ? T(1)
+                     : T(0);
   });
   for (index_t ci = 0; ci < n; ++ci) {
     std::memcpy(Sin + ci * K * V, p.state, sizeof(T) * K * V);
     detail::apply_update<Arch>(p.state, dSs + ci * K * V, D == decay_kind::none ? (const T*)nullptr : decs + ci * K,
-                               K, V);
+                               K, V, folded[ci] != T(0));
   }
   parallel_for(n, threads, [&](index_t ci) {
     const index_t t0 = ci * C, c = std::min(C, p.steps - t0);
