@@ -44,3 +44,22 @@ TEST_CASE("seqmix-run --mixer reproduces the reference PyTorch modules", "[runne
   CHECK(seen >= 10);  // two files for each mixer below at least
   for (const char* m : {"mamba", "mamba2", "rwkv7", "gla", "deltanet", "gated_deltanet"}) CHECK(mixers_seen.count(m) == 1);
 }
+
+TEST_CASE("seqmix-run --mixer names a tensor the configuration does not have", "[runner][mixers][reference]") {
+  const fs::path dir = fs::path(SEQMIX_VECTORS_DIR).parent_path() / "mixers";
+  auto in = inputs_only(io::read_safetensors(dir / "deltanet__fla_gate.safetensors"));
+  in.metadata["conv_bias"] = "0";  // the file has q/k/v_conv1d.bias: no longer parameters
+  const auto in_path = scratch("reference_mixer_extra.in.safetensors"), out_path = scratch("reference_mixer_extra.out.safetensors");
+  io::write_safetensors(in_path, in);
+  fs::remove(out_path);
+  const auto r = run_tool({"--mixer", "deltanet", in_path.string(), out_path.string()});
+  SEQMIX_CHECK_REJECTED(r, out_path);
+  CHECK(r.err.find("_conv1d.bias' [") != std::string::npos);
+  // and the gla entry refuses options of the fla layer it does not implement, by name
+  auto g = inputs_only(io::read_safetensors(dir / "gla__fla.safetensors"));
+  g.metadata["feature_map"] = "relu";
+  io::write_safetensors(in_path, g);
+  const auto r2 = run_tool({"--mixer", "gla", in_path.string(), out_path.string()});
+  SEQMIX_CHECK_REJECTED(r2, out_path);
+  CHECK(r2.err.find("feature_map") != std::string::npos);
+}

@@ -134,7 +134,7 @@ const bool rwkv7_mixer_registered = register_mixer(
        mixers::rwkv7_time_mix<float> m(c);
        const index_t C = index_t(c.n_embd);
        const auto x = mixer_input(n, in, C);
-       load_mixer_parameters(n, m, in);
+       load_mixer_parameters(n, m, in, {"x", "v_first"});
        const index_t B = x.extent(0), L = x.extent(1);
        tensor<float> vf({B, L, C});
        if (mode == "input") {
