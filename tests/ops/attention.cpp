@@ -485,6 +485,21 @@ TEMPLATE_TEST_CASE("attention: NaN in q, k, v, g reaches exactly the outputs tha
       check_like_reference<TestType>(c, ref);
     }
   }
+  {  // varlen (S != T): a NaN key of one sequence reaches no other sequence
+    shape v;
+    v.T = 60;
+    v.S = 90;
+    v.HQ = 2;
+    v.H = 1;
+    auto c = make_case(v);
+    c.cu = {0, 20, 60};
+    c.cu_k = {0, 30, 90};  // sequence 1: keys 30..89, queries 20..59 at its positions 20..59
+    c.k[(40 + 5) * v.K + 2] = nan;  // sequence 1's key at its position 15: all its 40 rows see it
+    const auto ref = reference_of(c);
+    CHECK(count_nan(ref) == 40 * 2 * v.V);
+    for (index_t j = 0; j < 20 * 2 * v.V; ++j) CHECK(std::isfinite(ref[j]));
+    check_like_reference<TestType>(c, ref);
+  }
   // decode: one query against a cache longer than a split-K chunk, NaN in the second chunk
   shape d;
   d.T = 1;
