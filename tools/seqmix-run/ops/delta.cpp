@@ -86,10 +86,16 @@ void as_option_error(F&& f) {
   }
 }
 
+// Constructor arguments of both fla layers that the seqmix layers do not implement.
+void refuse_unsupported_delta_options(const io::safetensors& in, const std::string& n) {
+  if (!meta_flag(in, n, "use_short_conv", true))
+    throw option_error(n + ": use_short_conv = 0 is not supported (the layer always has its short convolutions)");
+}
+
 const bool deltanet_mixer_registered = register_mixer(
     {"deltanet",
      "fla DeltaNet: x[B,T,d_model], state_dict names; metadata hidden_size num_heads expand_k expand_v use_gate "
-     "conv_size conv_bias allow_neg_eigval norm_eps",
+     "conv_size conv_bias allow_neg_eigval norm_eps (fla's defaults; use_gate 0)",
      [](const io::safetensors& in, io::safetensors& out, bool step, int repeat, std::ostream& report) {
        const std::string n = "deltanet";
        mixers::deltanet_config c;
@@ -97,11 +103,17 @@ const bool deltanet_mixer_registered = register_mixer(
        c.num_heads = meta_size(in, n, "num_heads", 4);
        c.expand_k = meta_number(in, n, "expand_k", 1.0);
        c.expand_v = meta_number(in, n, "expand_v", 1.0);
-       c.use_gate = meta_flag(in, n, "use_gate", true);
+       c.use_gate = meta_flag(in, n, "use_gate", false);  // fla's DeltaNet default
        c.conv_size = meta_size(in, n, "conv_size", 4);
        c.conv_bias = meta_flag(in, n, "conv_bias", false);
        c.allow_neg_eigval = meta_flag(in, n, "allow_neg_eigval", false);
        c.norm_eps = meta_number(in, n, "norm_eps", 1e-5);
+       refuse_unsupported_delta_options(in, n);
+       if (const auto a = meta_string(in, "qk_activation"); !a.empty() && a != "silu")
+         throw option_error("deltanet: qk_activation '" + a + "' is not supported (only silu)");
+       if (const auto q = meta_string(in, "qk_norm"); !q.empty() && q != "l2")
+         throw option_error("deltanet: qk_norm '" + q + "' is not supported (only l2)");
+       if (!meta_flag(in, n, "use_beta", true)) throw option_error("deltanet: use_beta = 0 is not supported");
        as_option_error([&] {
          mixers::deltanet<float> m(c);
          run_mixer_entry(n, m, in, out, step, repeat, report);
@@ -111,20 +123,21 @@ const bool deltanet_mixer_registered = register_mixer(
 const bool gated_deltanet_mixer_registered = register_mixer(
     {"gated_deltanet",
      "fla GatedDeltaNet: x[B,T,d_model], state_dict names; metadata hidden_size num_heads head_dim expand_v "
-     "use_gate conv_size conv_bias allow_neg_eigval norm_eps",
+     "num_v_heads use_gate conv_size conv_bias allow_neg_eigval norm_eps (fla's defaults)",
      [](const io::safetensors& in, io::safetensors& out, bool step, int repeat, std::ostream& report) {
        const std::string n = "gated_deltanet";
        mixers::gated_deltanet_config c;
        c.d_model = model_width(in, n);
-       c.num_heads = meta_size(in, n, "num_heads", 2);
-       c.head_dim = meta_size(in, n, "head_dim", 32);
+       c.num_heads = meta_size(in, n, "num_heads", 6);  // fla's GatedDeltaNet defaults
+       c.head_dim = meta_size(in, n, "head_dim", 256);
        c.expand_v = meta_number(in, n, "expand_v", 2.0);
        c.use_gate = meta_flag(in, n, "use_gate", true);
        c.conv_size = meta_size(in, n, "conv_size", 4);
        c.conv_bias = meta_flag(in, n, "conv_bias", false);
        c.allow_neg_eigval = meta_flag(in, n, "allow_neg_eigval", false);
        c.norm_eps = meta_number(in, n, "norm_eps", 1e-5);
-       if (meta_size(in, n, "num_v_heads", c.num_heads) != c.num_heads)
+       refuse_unsupported_delta_options(in, n);
+       if (meta_string(in, "num_v_heads") != "None" && meta_size(in, n, "num_v_heads", c.num_heads) != c.num_heads)
          throw option_error("gated_deltanet: num_v_heads != num_heads (grouped value heads) is not supported");
        as_option_error([&] {
          mixers::gated_deltanet<float> m(c);
