@@ -9,6 +9,8 @@
 //                                        const run_options& opt, bool reference);
 // and calls the generic checks below.
 #include <map>
+#include <span>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -140,6 +142,64 @@ void check_structure(index_t H, index_t K, index_t V, double tolerance) {
       CHECK(bitwise_equal(r.s, s0.template cast<T>()));
     }
   }
+}
+
+// The test traits every q/k/v op shares (q, k [B,T,H,K]; v, o [B,T,H,V]; states [N,H,K,V]):
+// an op's traits derive from it and add its gates, timed() and call().
+struct qkv_op {
+  static inputs make_qkv(index_t B, index_t L, index_t H, index_t K, index_t V) {
+    return {{"q", random_tensor<double>({B, L, H, K})}, {"k", random_tensor<double>({B, L, H, K})},
+            {"v", random_tensor<double>({B, L, H, V})}};
+  }
+  static index_t batch(const inputs& in) { return in.at("q").extent(0); }
+  static std::vector<index_t> out_shape(const inputs& in) { return in.at("v").shape(); }
+  static std::vector<index_t> state_shape(const inputs& in, index_t n) {
+    return {n, in.at("q").extent(2), in.at("q").extent(3), in.at("v").extent(3)};
+  }
+  // Points q, k, v, o, the states and cu_seqlens of op arguments at the test tensors.
+  template <class Args, class T>
+  static void bind(Args& a, const typed<T>& in, tensor<T>& o, const tensor<T>& s0, tensor<T>& s1,
+                   std::span<const std::int64_t> cu) {
+    a.q = in.at("q").template view<4>();
+    a.k = in.at("k").template view<4>();
+    a.v = in.at("v").template view<4>();
+    a.o = o.template view<4>();
+    a.initial_state = s0.template view<4>();
+    a.final_state = s1.template view<4>();
+    a.cu_seqlens = cu;
+  }
+};
+
+// check_forms at the sizes every chunk op is tested with: several heads, a 64×64 state, and
+// widths that are not a multiple of the vector width.
+template <class Op, class T>
+void check_standard_forms(double tolerance) {
+  check_forms<Op, T>(2, 16, 8, tolerance);
+  check_forms<Op, T>(1, 64, 64, tolerance);
+  check_forms<Op, T>(1, 5, 3, tolerance);
+}
+
+// Gated ops (traits with a gate "g" drawn from [Op::g_lo, Op::g_hi]): log gates of -20 per
+// step, 0, and both mixed stay finite and match the double reference in every form.
+template <class Op, class T>
+void check_extreme_gates(double tolerance) {
+  for (auto [lo, hi] : {std::pair{-20.0, -20.0}, std::pair{0.0, 0.0}, std::pair{-20.0, 0.0}}) {
+    Op::g_lo = lo;
+    Op::g_hi = hi;
+    const inputs in = Op::make(1, 150, 2, 32, 16);
+    const auto s0 = random_tensor<double>(Op::state_shape(in, 1));
+    const auto ref = run<Op, double>(in, s0, {}, {}, true);
+    for (form f : {form::recurrent, form::chunked, form::parallel}) {
+      CAPTURE(lo, hi, to_string(f));
+      const auto r = run<Op, T>(in, s0, {}, run_options{f, 64, 1});
+      CHECK(all_finite(r.o));
+      CHECK(all_finite(r.s));
+      CHECK(max_rel_error(r.o, ref.o) < tolerance);
+      CHECK(max_rel_error(r.s, ref.s) < tolerance);
+    }
+  }
+  Op::g_lo = -1.0;
+  Op::g_hi = 0.0;
 }
 
 }  // namespace seqmix::testing::chunk

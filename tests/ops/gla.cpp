@@ -9,33 +9,20 @@ using namespace seqmix::testing;
 using namespace seqmix::testing::chunk;
 
 namespace {
-struct gla_op {
+struct gla_op : qkv_op {
   static inline double g_lo = -1.0, g_hi = 0.0;
   static inputs make(index_t B, index_t L, index_t H, index_t K, index_t V) {
-    return {{"q", random_tensor<double>({B, L, H, K})}, {"k", random_tensor<double>({B, L, H, K})},
-            {"v", random_tensor<double>({B, L, H, V})}, {"g", random_tensor<double>({B, L, H, K}, g_lo, g_hi)}};
+    inputs in = make_qkv(B, L, H, K, V);
+    in["g"] = random_tensor<double>({B, L, H, K}, g_lo, g_hi);
+    return in;
   }
   static std::vector<std::string> timed() { return {"q", "k", "v", "g"}; }
-  static index_t batch(const inputs& in) { return in.at("q").extent(0); }
-  static std::vector<index_t> out_shape(const inputs& in) {
-    auto s = in.at("v").shape();
-    return s;
-  }
-  static std::vector<index_t> state_shape(const inputs& in, index_t n) {
-    return {n, in.at("q").extent(2), in.at("q").extent(3), in.at("v").extent(3)};
-  }
   template <class T>
   static void call(const typed<T>& in, tensor<T>& o, const tensor<T>& s0, tensor<T>& s1,
                    std::span<const std::int64_t> cu, const run_options& opt, bool reference) {
     gla_args<T> a;
-    a.q = in.at("q").template view<4>();
-    a.k = in.at("k").template view<4>();
-    a.v = in.at("v").template view<4>();
+    bind(a, in, o, s0, s1, cu);
     a.g = in.at("g").template view<4>();
-    a.o = o.template view<4>();
-    a.initial_state = s0.template view<4>();
-    a.final_state = s1.template view<4>();
-    a.cu_seqlens = cu;
     if (reference) reference::gla(a);
     else gla(a, opt);
   }
@@ -55,9 +42,7 @@ TEST_CASE("reference gla matches a hand-computed case", "[gla][reference]") {
 }
 
 TEMPLATE_TEST_CASE("gla: every form matches the double reference", "[gla]", float, double) {
-  check_forms<gla_op, TestType>(2, 16, 8, tol<TestType> * 5);
-  check_forms<gla_op, TestType>(1, 64, 64, tol<TestType> * 5);
-  check_forms<gla_op, TestType>(1, 5, 3, tol<TestType> * 5);
+  check_standard_forms<gla_op, TestType>(tol<TestType> * 5);
 }
 
 TEMPLATE_TEST_CASE("gla: splits, varlen, threads, T = 0", "[gla]", float, double) {
@@ -65,23 +50,7 @@ TEMPLATE_TEST_CASE("gla: splits, varlen, threads, T = 0", "[gla]", float, double
 }
 
 TEMPLATE_TEST_CASE("gla: extreme gates stay finite and correct", "[gla]", float, double) {
-  for (auto [lo, hi] : {std::pair{-20.0, -20.0}, std::pair{0.0, 0.0}, std::pair{-20.0, 0.0}}) {
-    gla_op::g_lo = lo;
-    gla_op::g_hi = hi;
-    const inputs in = gla_op::make(1, 150, 2, 32, 16);
-    const auto s0 = random_tensor<double>(gla_op::state_shape(in, 1));
-    const auto ref = run<gla_op, double>(in, s0, {}, {}, true);
-    for (form f : {form::recurrent, form::chunked, form::parallel}) {
-      CAPTURE(lo, hi, to_string(f));
-      const auto r = run<gla_op, TestType>(in, s0, {}, run_options{f, 64, 1});
-      CHECK(all_finite(r.o));
-      CHECK(all_finite(r.s));
-      CHECK(max_rel_error(r.o, ref.o) < tol<TestType> * 20);
-      CHECK(max_rel_error(r.s, ref.s) < tol<TestType> * 20);
-    }
-  }
-  gla_op::g_lo = -1.0;
-  gla_op::g_hi = 0.0;
+  check_extreme_gates<gla_op, TestType>(tol<TestType> * 20);
 }
 
 TEST_CASE("gla rejects bad shapes and options", "[gla][errors]") {

@@ -9,31 +9,14 @@ using namespace seqmix::testing;
 using namespace seqmix::testing::chunk;
 
 namespace {
-struct retention_op {
-  static inputs make(index_t B, index_t L, index_t H, index_t K, index_t V) {
-    return {{"q", random_tensor<double>({B, L, H, K})}, {"k", random_tensor<double>({B, L, H, K})},
-            {"v", random_tensor<double>({B, L, H, V})}};
-  }
+struct retention_op : qkv_op {
+  static inputs make(index_t B, index_t L, index_t H, index_t K, index_t V) { return make_qkv(B, L, H, K, V); }
   static std::vector<std::string> timed() { return {"q", "k", "v"}; }
-  static index_t batch(const inputs& in) { return in.at("q").extent(0); }
-  static std::vector<index_t> out_shape(const inputs& in) {
-    auto s = in.at("v").shape();
-    return s;
-  }
-  static std::vector<index_t> state_shape(const inputs& in, index_t n) {
-    return {n, in.at("q").extent(2), in.at("q").extent(3), in.at("v").extent(3)};
-  }
   template <class T>
   static void call(const typed<T>& in, tensor<T>& o, const tensor<T>& s0, tensor<T>& s1,
                    std::span<const std::int64_t> cu, const run_options& opt, bool reference) {
     retention_args<T> a;
-    a.q = in.at("q").template view<4>();
-    a.k = in.at("k").template view<4>();
-    a.v = in.at("v").template view<4>();
-    a.o = o.template view<4>();
-    a.initial_state = s0.template view<4>();
-    a.final_state = s1.template view<4>();
-    a.cu_seqlens = cu;
+    bind(a, in, o, s0, s1, cu);
     if (reference) reference::retention(a);
     else retention(a, opt);
   }
@@ -53,9 +36,7 @@ TEST_CASE("reference retention matches a hand-computed case", "[retention][refer
 }
 
 TEMPLATE_TEST_CASE("retention: every form matches the double reference", "[retention]", float, double) {
-  check_forms<retention_op, TestType>(2, 16, 8, tol<TestType> * 5);
-  check_forms<retention_op, TestType>(1, 64, 64, tol<TestType> * 5);
-  check_forms<retention_op, TestType>(1, 5, 3, tol<TestType> * 5);
+  check_standard_forms<retention_op, TestType>(tol<TestType> * 5);
 }
 
 TEMPLATE_TEST_CASE("retention: splits, varlen, threads, T = 0", "[retention]", float, double) {

@@ -784,12 +784,14 @@ void chunked_two_pass(const problem<T>& p, index_t C, int threads) {
 }
 
 // The form `auto` picks for a head of `steps` steps (one thread per head): the recurrent
-// form for decode-sized calls and for states up to 64×64 (it does 5·K·V FLOPs per step
-// against the chunked form's 4·K·V + 2·C·(K+V) and stays in L1), the chunked form for larger
-// states (measured in bench/chunk.cpp). An explicitly chunked call with fewer heads than
-// threads spreads each head's chunks over the threads (two-pass).
+// form for decode-sized calls (<= 16 steps) and for small states (under 32×32: the block
+// products' register tiles are mostly empty there); otherwise the chunked form, which does
+// about 4·K·V + C·(K+V) FLOPs per step (C = 32) in block products at ~90% of FMA peak against
+// the recurrent form's 5·K·V in rank-1 updates bound by loads and stores of S (measured in
+// bench/chunk.cpp: the chunked form wins from T = 64 on at K = V = 64). A chunked call with
+// fewer heads than threads spreads each head's chunks over the threads (two-pass).
 inline form pick_form(index_t steps, index_t K, index_t V) {
-  if (steps <= 16 || K * V <= 64 * 64) return form::recurrent;
+  if (steps <= 16 || K * V < 32 * 32) return form::recurrent;
   return form::chunked;
 }
 
