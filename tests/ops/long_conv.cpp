@@ -218,7 +218,8 @@ TEMPLATE_TEST_CASE("long_conv: four-step FFT path (M >= fft::four_step_min) matc
                    "[long_conv]", float, double) {
   // T = L = 33000 (not a power of two): the fft form's transform has M = 2^17 =
   // fft::four_step_min, so it runs the cache-blocked column/row (four-step) path; B = 2
-  // reuses the filter spectrum; D = 37 leaves a lane block alone and lanes empty.
+  // reuses the filter spectrum (B = 1 below does not); D = 37 leaves a lane block alone and
+  // lanes empty.
   // Tolerance: conv_tol (5e-5 of max |o| in fp32, 1e-11 in fp64), 2x against the blocked
   // form (both carry FFT rounding).
   const index_t B = 2, T = 33000, D = 37;
@@ -243,4 +244,8 @@ TEMPLATE_TEST_CASE("long_conv: four-step FFT path (M >= fft::four_step_min) matc
       }
   CAPTURE(num / den);
   CHECK(num / den < conv_tol<TestType>(form::fft));
+  // B = 1 finishes the filter rows in the scratch instead of in place
+  auto c1 = random_case<TestType>(1, T, D, T, false);
+  CHECK(max_rel_error(run_conv<TestType>(c1, false, {form::fft, 0, 1}),
+                      run_conv<TestType>(c1, false, {form::blocked, 8000, 1})) < 2 * conv_tol<TestType>(form::fft));
 }

@@ -15,6 +15,7 @@
 // from seqmix::thread_workspace (slots 0..2).
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 
 #include <xsimd/xsimd.hpp>
@@ -197,19 +198,27 @@ void conv_filter_separate_first(T* H, std::size_t M, std::size_t upto) noexcept 
     fft::store<B>(H + k * e, {(g.re + g.im) * half * s, (g.re - g.im) * half * s});
   }
 }
+// Position j lives at Hj + (j - bj)·2W, its mirror jm at Hm + (jm - bm)·2W (rows held apart).
 template <class Arch, class T>
-void conv_filter_separate_range(T* H, std::size_t M, std::size_t m, std::size_t j0, std::size_t j1) noexcept {
+void conv_filter_separate_range(T* Hj, std::size_t bj, T* Hm, std::size_t bm, std::size_t M, std::size_t m,
+                                std::size_t j0, std::size_t j1) noexcept {
   using B = xsimd::batch<T, Arch>;
   constexpr std::size_t e = 2 * B::size;
   const B s(T(1) / T(M)), quarter(T(0.25));
   for (std::size_t j = j0; j < j1; ++j) {
     const std::size_t jm = 3 * m - 1 - j;
-    const auto gk = fft::load<B>(H + j * e), gm = fft::load<B>(H + jm * e);
+    T* pj = Hj + (j - bj) * e;
+    T* pm = Hm + (jm - bm) * e;
+    const auto gk = fft::load<B>(pj), gm = fft::load<B>(pm);
     const fft::cvec<B> S{gk.re + gm.re, gk.im - gm.im};  // Gk + conj(Gm)
     const fft::cvec<B> Dn{gk.im + gm.im, gm.re - gk.re};  // -i (Gk - conj(Gm))
-    fft::store<B>(H + j * e, {(S.re + Dn.re) * quarter * s, (S.im + Dn.im) * quarter * s});
-    fft::store<B>(H + jm * e, {(S.re - Dn.re) * quarter * s, (S.im - Dn.im) * quarter * s});
+    fft::store<B>(pj, {(S.re + Dn.re) * quarter * s, (S.im + Dn.im) * quarter * s});
+    fft::store<B>(pm, {(S.re - Dn.re) * quarter * s, (S.im - Dn.im) * quarter * s});
   }
+}
+template <class Arch, class T>
+void conv_filter_separate_range(T* H, std::size_t M, std::size_t m, std::size_t j0, std::size_t j1) noexcept {
+  conv_filter_separate_range<Arch>(H, 0, H, 0, M, m, j0, j1);
 }
 
 namespace detail {
@@ -349,19 +358,25 @@ void conv_spectral_product_first(T* Z, const T* H, std::size_t upto) noexcept {
     fft::store<B>(Z + k * e, {z.re * (pq.re + pq.im), z.im * (pq.re - pq.im)});
   }
 }
+// The filter side of position j at Hj + (j - bj)·2W, of its mirror jm at Hm + (jm - bm)·2W.
 template <class Arch, class T>
-void conv_spectral_product_range(T* Z, const T* H, std::size_t m, std::size_t j0, std::size_t j1) noexcept {
+void conv_spectral_product_range(T* Z, const T* Hj, std::size_t bj, const T* Hm, std::size_t bm, std::size_t m,
+                                 std::size_t j0, std::size_t j1) noexcept {
   using B = xsimd::batch<T, Arch>;
   constexpr std::size_t e = 2 * B::size;
   for (std::size_t j = j0; j < j1; ++j) {
     const std::size_t jm = 3 * m - 1 - j;
     const auto A = fft::load<B>(Z + j * e), C = fft::load<B>(Z + jm * e);
-    const auto P = fft::load<B>(H + j * e), Q = fft::load<B>(H + jm * e);
+    const auto P = fft::load<B>(Hj + (j - bj) * e), Q = fft::load<B>(Hm + (jm - bm) * e);
     const auto yj = fft::cmul(A, P) + fft::cmul_conj_a(C, Q);
     const auto t = fft::cmul_conj_a(C, P) + fft::cmul(A, Q);
     fft::store<B>(Z + j * e, yj);
     fft::store<B>(Z + jm * e, {t.re, -t.im});
   }
+}
+template <class Arch, class T>
+void conv_spectral_product_range(T* Z, const T* H, std::size_t m, std::size_t j0, std::size_t j1) noexcept {
+  conv_spectral_product_range<Arch>(Z, H, 0, H, 0, m, j0, j1);
 }
 template <class Arch, class T>
 void conv_spectral_product(T* Z, const T* H, std::size_t M) noexcept {
@@ -441,35 +456,57 @@ void long_conv_fft_four_step(const conv_filter<T>& f, lane_block a, lane_block b
         }
       }
     });
+    // with one batch entry the filter rows are finished in the scratch (S, free during the
+    // row phase) and never written back; otherwise in H, for the next entries
+    const bool local_h = batches == 1;
     fft::for_mirror_rows(plan, [&](std::size_t r, std::size_t r2, std::size_t m) {
+      T* Hr = local_h ? S : H + r * N2 * e;
+      T* Hr2 = r2 == r ? Hr : local_h ? S + N2 * e : H + r2 * N2 * e;
       if (bi == 0) {  // finish the filter spectrum of these rows
-        fft::four_step_row_forward<B>(H, plan, r);
-        if (r2 != r) fft::four_step_row_forward<B>(H, plan, r2);
+        if (local_h) {
+          std::memcpy(Hr, H + r * N2 * e, sizeof(T) * N2 * e);
+          if (r2 != r) std::memcpy(Hr2, H + r2 * N2 * e, sizeof(T) * N2 * e);
+        }
+        fft::forward_rec<B>(Hr, N2, plan.tw2, 1);
+        if (r2 != r) fft::forward_rec<B>(Hr2, N2, plan.tw2, 1);
         if (r == 0) {
-          conv_filter_separate_first<Arch>(H, M, M);
-          for (std::size_t mm = 2; mm < N2; mm <<= 1) conv_filter_separate_range<Arch>(H, M, mm, mm, mm + mm / 2);
+          conv_filter_separate_first<Arch>(Hr, M, M);
+          for (std::size_t mm = 2; mm < N2; mm <<= 1) conv_filter_separate_range<Arch>(Hr, M, mm, mm, mm + mm / 2);
         } else {
-          conv_filter_separate_range<Arch>(H, M, m, r * N2, r == r2 ? r * N2 + N2 / 2 : (r + 1) * N2);
+          conv_filter_separate_range<Arch>(Hr, r * N2, Hr2, r2 * N2, M, m, r * N2,
+                                           r == r2 ? r * N2 + N2 / 2 : (r + 1) * N2);
         }
       }
       fft::four_step_row_forward<B>(Z, plan, r);
       if (r2 != r) fft::four_step_row_forward<B>(Z, plan, r2);
       if (r == 0) {
-        conv_spectral_product_first<Arch>(Z, H, M);
-        for (std::size_t mm = 2; mm < N2; mm <<= 1) conv_spectral_product_range<Arch>(Z, H, mm, mm, mm + mm / 2);
+        conv_spectral_product_first<Arch>(Z, Hr, M);
+        for (std::size_t mm = 2; mm < N2; mm <<= 1) conv_spectral_product_range<Arch>(Z, Hr, mm, mm, mm + mm / 2);
       } else {
-        conv_spectral_product_range<Arch>(Z, H, m, r * N2, r == r2 ? r * N2 + N2 / 2 : (r + 1) * N2);
+        conv_spectral_product_range<Arch>(Z, Hr, r * N2, Hr2, r2 * N2, m, r * N2,
+                                          r == r2 ? r * N2 + N2 / 2 : (r + 1) * N2);
       }
       fft::four_step_row_inverse<B>(Z, plan, r);
       if (r2 != r) fft::four_step_row_inverse<B>(Z, plan, r2);
     });
+    // large outputs bypass the caches where a lane block is whole and 64-byte aligned
+    auto aligned = [](const T* p) { return reinterpret_cast<std::uintptr_t>(p) % 64 == 0; };
+    const bool stream_o = plan.stream && sizeof(B) == 64 && ca == W && (cb == 0 || cb == W) &&
+                          aligned(dst.o + a.c0) && (cb == 0 || aligned(dst.o + b.c0)) &&
+                          (dst.ldo * index_t(sizeof(T))) % 64 == 0;
     fft::four_step_columns_inverse<B>(Z, plan, S, [&](std::size_t k, const fft::cvec<B>& y) {
       const index_t r = index_t(k);
       if (r < g.rmin || r >= g.n) return;
       T* out = dst.row(g.start + r - g.P);
+      if (stream_o) {
+        fft::store_stream(out + a.c0, y.re);
+        if (cb) fft::store_stream(out + b.c0, y.im);
+        return;
+      }
       store_lanes(y.re, out + a.c0, ca);
       if (cb) store_lanes(y.im, out + b.c0, cb);
     });
+    if (stream_o) fft::stream_fence();
   }
 }
 
