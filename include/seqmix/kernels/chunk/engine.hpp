@@ -829,14 +829,14 @@ void chunked_lockstep(const problem<T>* ps, index_t n, index_t C) {
     }
 }
 
-// Heads per lockstep group: their states stay in L2 (<= 256 KiB together), at most 8, and
+// Heads per lockstep group: their states stay in L2 (<= 512 KiB together), at most 16, and
 // enough groups for every thread.
 inline index_t lockstep_group(index_t items, int threads, index_t K, index_t V, std::size_t elem) {
-  const index_t by_cache = std::max<index_t>(1, index_t((std::size_t(256) << 10) / (std::size_t(K * V) * elem)));
+  const index_t by_cache = std::max<index_t>(1, index_t((std::size_t(512) << 10) / (std::size_t(K * V) * elem)));
   const index_t per_thread = (items + std::max(threads, 1) - 1) / std::max(threads, 1);
-  return std::max<index_t>(1, std::min<index_t>({index_t(8), by_cache, per_thread}));
+  return std::max<index_t>(1, std::min<index_t>({index_t(16), by_cache, per_thread}));
 }
-inline constexpr index_t max_lockstep = 8;
+inline constexpr index_t max_lockstep = 16;
 
 // Workspace slots: the engine uses 0 (chunk scratch) and 2 (two-pass chunk states); callers
 // may use 1 and 3 for per-item buffers.
