@@ -30,6 +30,7 @@ sequences validate_delta(const char* op, const const_view<T, 4>& q, const const_
   const index_t V = v.extent(3);
   check_shape(op, "beta", beta, {B, L, H});
   check_same_shape(op, "o", o, "v", v);
+  check_positive(op, "head count H (q.shape[2])", H);
   sequences seqs(op, B, L, cu_seqlens);
   check_optional_shape(op, "initial_state", initial_state, {seqs.count(), H, K, V});
   check_optional_shape(op, "final_state", final_state, {seqs.count(), H, K, V});

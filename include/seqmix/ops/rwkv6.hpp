@@ -24,6 +24,7 @@ detail::sequences validate(const rwkv6_args<T>& a) {
   detail::check_same_shape(op, "w", a.w, "r", a.r);
   detail::check_shape(op, "u", a.u, {H, K});
   detail::check_shape(op, "o", a.o, {B, L, H, V});
+  detail::check_positive(op, "head count H (r.shape[2])", H);
   detail::sequences seqs(op, B, L, a.cu_seqlens);
   detail::check_optional_shape(op, "initial_state", a.initial_state, {seqs.count(), H, K, V});
   detail::check_optional_shape(op, "final_state", a.final_state, {seqs.count(), H, K, V});

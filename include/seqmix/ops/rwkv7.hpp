@@ -24,6 +24,7 @@ detail::sequences validate(const rwkv7_args<T>& a) {
   detail::check_shape(op, "v", a.v, {B, L, H, -1});
   const index_t K = a.r.extent(3), V = a.v.extent(3);
   detail::check_shape(op, "o", a.o, {B, L, H, V});
+  detail::check_positive(op, "head count H (r.shape[2])", H);
   detail::sequences seqs(op, B, L, a.cu_seqlens);
   detail::check_optional_shape(op, "initial_state", a.initial_state, {seqs.count(), H, K, V});
   detail::check_optional_shape(op, "final_state", a.final_state, {seqs.count(), H, K, V});
