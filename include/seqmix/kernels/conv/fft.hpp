@@ -288,9 +288,14 @@ void inverse(typename B::value_type* x, std::size_t M, const typename B::value_t
 // of 4, N2 <= four_step_row_max. With j = r + N2·m (column r, row m):
 //   1. columns: for each column r, an N1-point DIF transform over m (natural in, bit-reversed
 //      out, twiddles of size N1), then position p of column r times w_M^(r·bitrev_N1(p));
-//      column groups of c adjacent columns are gathered into an L2 scratch, transformed and
-//      scattered back (one sweep over memory);
-//   2. rows: each row p an N2-point DIF transform (twiddles of size N2) while it is in L2.
+//      column groups of c adjacent columns are gathered into a scratch of about L2's size
+//      (1 MiB), transformed and scattered back (one sweep over memory; non-temporal
+//      stores for buffers >= four_step_stream_bytes);
+//   2. rows: each row p an N2-point DIF transform (twiddles of size N2) while it is cached.
+// Measured on the 2-core AVX-512 machine (README, Hyena): 0.7-0.95x the time of the plain
+// recursion for M = 2^17 ... 2^21, 1.2-1.3x slower for M = 2^14 ... 2^16 (the copies to and
+// from the scratch cost more than the L3 passes they save), hence four_step_min. With
+// N1 = 4 the result is bitwise that of the plain recursion; otherwise it differs by rounding.
 // Output position p·N2 + q holds frequency bitrev_N2(q)·N1 + bitrev_N1(p) = bitrev_M(p·N2+q):
 // the same bit-reversed order as forward(). The inverse runs the transposed steps: rows
 // (DIT), conj twiddles, columns (DIT). All tables are computed once per size (plan cache).
