@@ -95,6 +95,19 @@ tensor<float> forward_in_pieces(const M& m, const tensor<float>& x, unsigned see
   return y;
 }
 
+// The fields DeltaNet and GatedDeltaNet share (fla's defaults but use_gate).
+template <class Config>
+Config delta_config(const io::safetensors& v, std::size_t d, std::size_t H, bool use_gate) {
+  Config c;
+  c.d_model = d;
+  c.num_heads = H;
+  c.use_gate = meta_num(v, "use_gate", use_gate) != 0;
+  c.conv_size = std::size_t(meta_num(v, "conv_size", 4));
+  c.conv_bias = meta_num(v, "conv_bias", 0) != 0;
+  c.allow_neg_eigval = meta_num(v, "allow_neg_eigval", 0) != 0;
+  return c;
+}
+
 template <class M>
 void check_fla_splits(M&& m, const io::safetensors& v) {
   io::load_weights(m, inputs_only(v), "", false);
@@ -129,26 +142,14 @@ TEST_CASE("the fla layers' outputs, forward over random splits", "[runner][mixer
       c.use_output_gate = meta_num(v, "use_output_gate", 1) != 0;
       check_fla_splits(mixers::gla<float>(c), v);
     } else if (mixer == "deltanet") {
-      mixers::deltanet_config c;
-      c.d_model = d;
-      c.num_heads = H;
+      auto c = delta_config<mixers::deltanet_config>(v, d, H, false);
       c.expand_k = meta_num(v, "expand_k", 1);
       c.expand_v = meta_num(v, "expand_v", 1);
-      c.use_gate = meta_num(v, "use_gate", 0) != 0;
-      c.conv_size = std::size_t(meta_num(v, "conv_size", 4));
-      c.conv_bias = meta_num(v, "conv_bias", 0) != 0;
-      c.allow_neg_eigval = meta_num(v, "allow_neg_eigval", 0) != 0;
       check_fla_splits(mixers::deltanet<float>(c), v);
     } else if (mixer == "gated_deltanet") {
-      mixers::gated_deltanet_config c;
-      c.d_model = d;
-      c.num_heads = H;
+      auto c = delta_config<mixers::gated_deltanet_config>(v, d, H, true);
       c.head_dim = std::size_t(meta_num(v, "head_dim", 256));
       c.expand_v = meta_num(v, "expand_v", 2);
-      c.use_gate = meta_num(v, "use_gate", 1) != 0;
-      c.conv_size = std::size_t(meta_num(v, "conv_size", 4));
-      c.conv_bias = meta_num(v, "conv_bias", 0) != 0;
-      c.allow_neg_eigval = meta_num(v, "allow_neg_eigval", 0) != 0;
       check_fla_splits(mixers::gated_deltanet<float>(c), v);
     } else {
       FAIL("unexpected mixer " << mixer);

@@ -142,7 +142,7 @@ const bool gla_mixer_registered = register_mixer(
        c.use_output_gate = meta_flag(in, n, "use_output_gate", true);
        c.norm_eps = meta_number(in, n, "norm_eps", 1e-5);
        // options of the fla layer that the seqmix layer does not implement
-       if (meta_size(in, n, "num_kv_heads", c.num_heads) != c.num_heads)
+       if (meta_string(in, "num_kv_heads") != "None" && meta_size(in, n, "num_kv_heads", c.num_heads) != c.num_heads)
          throw option_error("gla: num_kv_heads != num_heads (grouped kv heads) is not supported");
        if (const auto fm = meta_string(in, "feature_map"); !fm.empty() && fm != "None")
          throw option_error("gla: feature_map '" + fm + "' is not supported (only None)");
