@@ -69,11 +69,14 @@ inline tensor<float> mixer_input(const std::string& name, const io::safetensors&
 // Every parameter of m from `in` by name; a missing or misshaped one is a shape_error naming it,
 // and so is a tensor that is neither a parameter of this configuration nor one of `inputs`
 // (e.g. a conv bias while the metadata says conv_bias = 0: a silent mismatch otherwise).
+// Tensors named `expected.*` (a test vector's answers) are ignored, as for ops (OPS.md).
 template <class M>
 void load_mixer_parameters(const std::string& name, M& m, const io::safetensors& in,
                            std::initializer_list<std::string_view> inputs = {"x"}) {
   for (const auto& [tname, t] : in.tensors) {
-    if (m.params().contains(tname) || std::find(inputs.begin(), inputs.end(), tname) != inputs.end()) continue;
+    if (tname.starts_with("expected.") || m.params().contains(tname) ||
+        std::find(inputs.begin(), inputs.end(), tname) != inputs.end())
+      continue;
     throw shape_error(name + ": tensor '" + tname + "' " + shape_to_string(std::span<const index_t>(t.shape)) +
                       " is not a parameter of this configuration (expected none; check the metadata)");
   }
