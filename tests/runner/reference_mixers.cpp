@@ -157,3 +157,23 @@ TEST_CASE("the fla layers' outputs, forward over random splits", "[runner][mixer
   }
   CHECK(seen >= 6);
 }
+
+TEST_CASE("seqmix-run --mixer reads Python's None in the metadata as the default", "[runner][mixers][reference]") {
+  const fs::path dir = fs::path(SEQMIX_VECTORS_DIR).parent_path() / "mixers";
+  for (const char* file : {"gla__fla.safetensors", "deltanet__fla.safetensors", "gated_deltanet__fla.safetensors"}) {
+    CAPTURE(file);
+    const auto v = io::read_safetensors(dir / file);
+    auto in = inputs_only(v);
+    // what str() gives for arguments left at None in the fla constructors
+    for (const char* key : {"num_kv_heads", "feature_map", "clamp_min", "d_model", "num_v_heads", "layer_idx"})
+      in.metadata[key] = "None";
+    const auto in_path = scratch("reference_mixer_none.in.safetensors"), out_path = scratch("reference_mixer_none.out.safetensors");
+    io::write_safetensors(in_path, in);
+    fs::remove(out_path);
+    const auto r = run_tool({"--mixer", v.metadata.at("mixer"), in_path.string(), out_path.string()});
+    INFO("stderr: " << r.err);
+    REQUIRE(r.rc == 0);
+    CHECK(max_rel_error(io::read_safetensors(out_path).tensors.at("y").as<double>(),
+                        v.tensors.at("expected.y").as<double>()) < 2e-4);
+  }
+}

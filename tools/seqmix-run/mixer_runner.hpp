@@ -18,9 +18,10 @@
 namespace seqmix::tool {
 
 // ---- metadata (strings, as PyTorch exporters write them: "4", "2.0", "1e-05", "True") ----
+// Python's "None" (str() of a constructor argument left at None) reads as absent: the default.
 inline std::string meta_string(const io::safetensors& in, const std::string& key) {
   auto it = in.metadata.find(key);
-  return it == in.metadata.end() ? std::string() : it->second;
+  return it == in.metadata.end() || it->second == "None" ? std::string() : it->second;
 }
 // A number; `def` when the key is absent; option_error naming the mixer and key otherwise.
 inline double meta_number(const io::safetensors& in, const std::string& mixer, const std::string& key, double def) {

@@ -137,14 +137,14 @@ const bool gla_mixer_registered = register_mixer(
        c.gate_low_rank_dim = meta_size(in, n, "gate_low_rank_dim", 16);
        c.gate_logit_normalizer = meta_number(in, n, "gate_logit_normalizer", 16);
        if (c.gate_logit_normalizer == 0) throw option_error("gla: metadata 'gate_logit_normalizer' must not be 0");
-       if (const auto cm = meta_string(in, "clamp_min"); !cm.empty() && cm != "None")
+       if (const auto cm = meta_string(in, "clamp_min"); !cm.empty())
          c.clamp_min = meta_number(in, n, "clamp_min", 0.0);
        c.use_output_gate = meta_flag(in, n, "use_output_gate", true);
        c.norm_eps = meta_number(in, n, "norm_eps", 1e-5);
        // options of the fla layer that the seqmix layer does not implement
-       if (meta_string(in, "num_kv_heads") != "None" && meta_size(in, n, "num_kv_heads", c.num_heads) != c.num_heads)
+       if (meta_size(in, n, "num_kv_heads", c.num_heads) != c.num_heads)
          throw option_error("gla: num_kv_heads != num_heads (grouped kv heads) is not supported");
-       if (const auto fm = meta_string(in, "feature_map"); !fm.empty() && fm != "None")
+       if (const auto fm = meta_string(in, "feature_map"); !fm.empty())
          throw option_error("gla: feature_map '" + fm + "' is not supported (only None)");
        if (meta_flag(in, n, "use_short_conv", false))
          throw option_error("gla: use_short_conv = 1 is not supported");

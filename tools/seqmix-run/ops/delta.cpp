@@ -137,7 +137,7 @@ const bool gated_deltanet_mixer_registered = register_mixer(
        c.allow_neg_eigval = meta_flag(in, n, "allow_neg_eigval", false);
        c.norm_eps = meta_number(in, n, "norm_eps", 1e-5);
        refuse_unsupported_delta_options(in, n);
-       if (meta_string(in, "num_v_heads") != "None" && meta_size(in, n, "num_v_heads", c.num_heads) != c.num_heads)
+       if (meta_size(in, n, "num_v_heads", c.num_heads) != c.num_heads)
          throw option_error("gated_deltanet: num_v_heads != num_heads (grouped value heads) is not supported");
        as_option_error([&] {
          mixers::gated_deltanet<float> m(c);
