@@ -4,8 +4,10 @@
 // for decay none (α = 1), scalar (α_t = e^{g_t}, one per step) or vector (α_t = e^{g_t},
 // g_t ∈ R^K), in three forms:
 //   recurrent  one SIMD rank-1 update per step (vectorised across V),
-//   chunked    per chunk of C steps: intra-chunk work as block GEMMs (Eigen), one state
-//              update per chunk, gates as cumulative log sums re-based at the chunk start,
+//   chunked    per chunk of C steps: intra-chunk work as block products (block_gemm.hpp),
+//              one state update per chunk, gates as cumulative log sums re-based at the
+//              chunk start (process_chunk_fast while the chunk decays by at most e^-40,
+//              process_chunk_exact otherwise); heads run in lockstep groups (run_heads),
 //   parallel   the chunked algorithm with one chunk of T steps (masked quadratic form).
 // Options other ops reuse:
 //   v_scale   v_t is multiplied by v_scale[t·ldvs] (Mamba-2 SSD: v = dt·x),
@@ -15,9 +17,10 @@
 // `chunked_two_pass<D, Arch>(problem, chunk, threads)` (one head, chunks over threads);
 // `run_heads` threads over independent heads and picks between them. Results are bitwise
 // identical for any thread count: the serial chunked form does exactly the arithmetic of the
-// two-pass form (each chunk's state increment dS computed from zero, then S = α⊙S + dS).
+// two-pass form (each chunk's state increment dS computed from zero, then S = α⊙S + dS, or
+// S = α⊙(S + dS) for the fast form, fused into the increment's product in the serial form).
 //
-// Vector-decay stability (GLA): the intra-chunk score is A[t,s] = Σ_k q_t,k k_s,k e^{b_t,k − b_s,k}
+// Stability of the exact form (vector decay, GLA): the intra-chunk score is A[t,s] = Σ_k q_t,k k_s,k e^{b_t,k − b_s,k}
 // with b the in-chunk cumulative log gate. Rows are split into sub-blocks of 16 steps; with
 // R_i = b at the first row of sub-block i:
 //  - off-diagonal sub-blocks (s in an earlier sub-block j ending at e_j):
