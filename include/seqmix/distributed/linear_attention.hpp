@@ -34,45 +34,63 @@ using strided_map = Eigen::Map<row_major<T>, 0, Eigen::OuterStride<>>;
 
 inline constexpr index_t correction_rows = 256;  // time rows per correction GEMM (stays in L2)
 
+// Adds the R log decays of (b, t, h) to acc. decay_row(b, t, h, tmp) returns a pointer to
+// them (into the op's tensor when its last dimension is contiguous, else filled into tmp).
+template <class T, class DecayRow>
+inline void add_decay_row(DecayRow& decay_row, index_t b, index_t t, index_t h, index_t R, T* tmp, T* acc) {
+  const T* d = decay_row(b, t, h, tmp);
+  Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>>(acc, R) += Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>>(d, R);
+}
+
+// Pass 2 of one (b, h) item over local rows [lb, le): the correction in tiles of
+// correction_rows, then the slice's final state f += Diag(e^{a}) S_in.
+template <class T, class Correct>
+void correct_item(Correct& correct, index_t b, index_t h, index_t R, index_t C, const T* sin, const T* a, T* f,
+                  index_t lb, index_t le) {
+  std::vector<T> cum(static_cast<std::size_t>(R), T(0)), scratch;
+  for (index_t t0 = lb; t0 < le; t0 += correction_rows)
+    correct(b, h, sin, cum.data(), t0, std::min(correction_rows, le - t0), scratch);
+  for (index_t r = 0; r < R; ++r) {
+    const T d = std::exp(a[r]);
+    for (index_t c = 0; c < C; ++c) f[r * C + c] += d * sin[r * C + c];
+  }
+}
+
 // The whole two-pass scheme for a state of R×C per item (items = B·H, item = b·H + h).
 //   run_local(init [B,H,R,C] view or empty, final [B,H,R,C] view): pass 1 of the op.
-//   logdecay(b, t, h, r): the log decay of row r at local time t.
+//   decay_row(b, t, h, tmp): the R log decays at local time t (see add_decay_row).
 //   correct(b, h, S_in (R×C row-major), cum (R), t0, rows, lhs scratch): adds the correction
 //     to rows [t0, t0+rows) of o; cum holds the cumulative log decay before t0 on entry and
 //     must be advanced over the rows.
-template <class T, class RunLocal, class LogDecay, class Correct>
+// Times the phases into last_phase_times().
+template <class T, class RunLocal, class DecayRow, class Correct>
 void two_pass(const mpi_context& ctx, const run_options& opt, index_t B, index_t TL, index_t H, index_t R, index_t C,
               const const_view<T, 4>& initial_state, const tensor_view<T, 4>& final_state, RunLocal&& run_local,
-              LogDecay&& logdecay, Correct&& correct) {
+              DecayRow&& decay_row, Correct&& correct) {
+  phase_clock clock;
   const index_t n = R + R * C, items = B * H;
   std::vector<T> fin(static_cast<std::size_t>(items * R * C));
   run_local(ctx.rank == 0 ? initial_state : const_view<T, 4>{}, tensor_view<T, 4>(fin.data(), {B, H, R, C}));
   std::vector<T> pairs(static_cast<std::size_t>(items * n), T(0));
   const int threads = resolve_threads(opt);
-  parallel_for(items, threads, [&](index_t it) {
-    const index_t b = it / H, h = it % H;
-    T* p = pairs.data() + it * n;
-    for (index_t t = 0; t < TL; ++t)
-      for (index_t r = 0; r < R; ++r) p[r] += logdecay(b, t, h, r);
-    std::copy(fin.data() + it * R * C, fin.data() + (it + 1) * R * C, p + R);
-  });
-  std::vector<T> in;
-  exscan_states<T>(ctx, items, R, C, pairs, in);
-  if (ctx.rank > 0) {
+  if (ctx.size > 1)  // the slice's decay sums (one rank: nothing to pass on)
     parallel_for(items, threads, [&](index_t it) {
       const index_t b = it / H, h = it % H;
-      const T* sin = in.data() + it * n + R;
-      std::vector<T> cum(static_cast<std::size_t>(R), T(0)), scratch;
-      for (index_t t0 = 0; t0 < TL; t0 += correction_rows)
-        correct(b, h, sin, cum.data(), t0, std::min(correction_rows, TL - t0), scratch);
-      const T* a = pairs.data() + it * n;
-      T* f = fin.data() + it * R * C;
-      for (index_t r = 0; r < R; ++r) {
-        const T d = std::exp(a[r]);
-        for (index_t c = 0; c < C; ++c) f[r * C + c] += d * sin[r * C + c];
-      }
+      T* p = pairs.data() + it * n;
+      std::vector<T> tmp(static_cast<std::size_t>(R));
+      for (index_t t = 0; t < TL; ++t) add_decay_row(decay_row, b, t, h, R, tmp.data(), p);
+      std::copy(fin.data() + it * R * C, fin.data() + (it + 1) * R * C, p + R);
     });
-  }
+  clock.lap(clock.times.compute);
+  std::vector<T> in;
+  exscan_states<T>(ctx, items, R, C, pairs, in);
+  clock.lap(clock.times.communication);
+  if (ctx.rank > 0)
+    parallel_for(items, threads, [&](index_t it) {
+      correct_item<T>(correct, it / H, it % H, R, C, in.data() + it * n + R, pairs.data() + it * n,
+                      fin.data() + it * R * C, 0, TL);
+    });
+  clock.lap(clock.times.correction);
   if (!final_state.empty()) {
     broadcast_from_last(ctx, fin.data(), items * R * C);
     for (index_t b = 0; b < B; ++b)
@@ -80,6 +98,7 @@ void two_pass(const mpi_context& ctx, const run_options& opt, index_t B, index_t
         for (index_t r = 0; r < R; ++r)
           for (index_t c = 0; c < C; ++c) final_state(b, h, r, c) = fin[((b * H + h) * R + r) * C + c];
   }
+  clock.lap(clock.times.communication);
 }
 
 // Varlen (B == 1, cu_seqlens = the GLOBAL offsets [N+1]; sequences may cross rank
@@ -88,10 +107,10 @@ void two_pass(const mpi_context& ctx, const run_options& opt, index_t B, index_t
 // local piece of a sequence that began on an earlier rank starts from zero and is corrected;
 // the final state of each sequence is written by the rank where it ends and summed over ranks
 // (MPI_Allreduce, N·H·R·C elements).
-template <class T, class RunLocal, class LogDecay, class Correct>
+template <class T, class RunLocal, class DecayRow, class Correct>
 void two_pass_varlen(const mpi_context& ctx, const run_options& opt, index_t TL, index_t H, index_t R, index_t C,
                      std::span<const std::int64_t> cu, const const_view<T, 4>& initial_state,
-                     const tensor_view<T, 4>& final_state, RunLocal&& run_local, LogDecay&& logdecay,
+                     const tensor_view<T, 4>& final_state, RunLocal&& run_local, DecayRow&& decay_row,
                      Correct&& correct) {
   const index_t N = index_t(cu.size()) - 1, hs = H * R * C, n = R + R * C;
   if (N < 0 || cu.front() != 0 || cu.back() != ctx.total)
@@ -126,27 +145,19 @@ void two_pass_varlen(const mpi_context& ctx, const run_options& opt, index_t TL,
   const int threads = resolve_threads(opt);
   parallel_for(H, threads, [&](index_t h) {
     T* p = pairs.data() + h * n;
+    std::vector<T> tmp(static_cast<std::size_t>(R));
     if (first_continues)
-      for (index_t t = pieces[0].lb; t < pieces[0].le; ++t)
-        for (index_t r = 0; r < R; ++r) afirst[h * R + r] += logdecay(0, t, h, r);
+      for (index_t t = pieces[0].lb; t < pieces[0].le; ++t) add_decay_row(decay_row, 0, t, h, R, tmp.data(), &afirst[h * R]);
     for (index_t r = 0; r < R; ++r) p[r] = reset ? ninf : afirst[h * R + r];
     if (L > 0) std::copy(fin.data() + ((L - 1) * H + h) * R * C, fin.data() + ((L - 1) * H + h + 1) * R * C, p + R);
   });
   std::vector<T> in;
   exscan_states<T>(ctx, H, R, C, pairs, in);
-  if (first_continues) {
+  if (first_continues)
     parallel_for(H, threads, [&](index_t h) {
-      const T* sin = in.data() + h * n + R;
-      std::vector<T> cum(std::size_t(R), T(0)), scratch;
-      for (index_t t0 = pieces[0].lb; t0 < pieces[0].le; t0 += correction_rows)
-        correct(0, h, sin, cum.data(), t0, std::min(correction_rows, pieces[0].le - t0), scratch);
-      T* f = fin.data() + h * R * C;
-      for (index_t r = 0; r < R; ++r) {
-        const T d = std::exp(afirst[h * R + r]);
-        for (index_t c = 0; c < C; ++c) f[r * C + c] += d * sin[r * C + c];
-      }
+      correct_item<T>(correct, 0, h, R, C, in.data() + h * n + R, afirst.data() + h * R, fin.data() + h * R * C,
+                      pieces[0].lb, pieces[0].le);
     });
-  }
   if (!final_state.empty()) {
     std::vector<T> all(std::size_t(std::max<index_t>(N, 1) * hs), T(0));
     for (index_t i = 0; i < L; ++i)
@@ -167,18 +178,54 @@ void two_pass_varlen(const mpi_context& ctx, const run_options& opt, index_t TL,
   }
 }
 
+// One distributed op: op(args, opt) is the single-process op on this rank's slice; varlen or
+// not, pass 1 runs it with the initial/final state (and local cu_seqlens) swapped in.
+template <class T, class Args, class Op, class DecayRow, class Correct>
+void run_distributed(const char* name, const Args& a, const mpi_context& ctx, const run_options& opt, index_t B,
+                     index_t TL, index_t H, index_t R, index_t C, Op op, DecayRow decay_row, Correct correct) {
+  check_slice<T>(name, ctx, TL, false);
+  if (!a.cu_seqlens.empty()) {
+    if (B != 1) throw shape_error(std::string("distributed::") + name + ": cu_seqlens needs B == 1");
+    two_pass_varlen<T>(
+        ctx, opt, TL, H, R, C, a.cu_seqlens, a.initial_state, a.final_state,
+        [&](const_view<T, 4> init, tensor_view<T, 4> fin, std::span<const std::int64_t> lcu) {
+          Args la = a;
+          la.initial_state = init;
+          la.final_state = fin;
+          la.cu_seqlens = lcu;
+          op(la, opt);
+        },
+        decay_row, correct);
+    return;
+  }
+  two_pass<T>(
+      ctx, opt, B, TL, H, R, C, a.initial_state, a.final_state,
+      [&](const_view<T, 4> init, tensor_view<T, 4> fin) {
+        Args la = a;
+        la.initial_state = init;
+        la.final_state = fin;
+        op(la, opt);
+      },
+      decay_row, correct);
+}
+
 // gla / simple_gla correction: o[t0:t0+rows] += (scale · q ⊙ e^{cum}) S_in.
-template <class T, class LogDecay>
+template <class T, class DecayRow>
 auto qk_correction(const const_view<T, 4>& q, const tensor_view<T, 4>& o, T scale, index_t K, index_t V,
-                   LogDecay logdecay) {
-  return [=](index_t b, index_t h, const T* sin, T* cum, index_t t0, index_t rows, std::vector<T>& lhs) {
-    lhs.resize(static_cast<std::size_t>(rows * K));
+                   DecayRow decay_row) {
+  return [=](index_t b, index_t h, const T* sin, T* cum, index_t t0, index_t rows, std::vector<T>& lhs) mutable {
+    lhs.resize(static_cast<std::size_t>(rows * K + K));
     using arr = Eigen::Array<T, 1, Eigen::Dynamic>;
     Eigen::Map<arr> c(cum, K);
+    T* tmp = lhs.data() + rows * K;
+    const bool qrow = q.stride(3) == 1;
     for (index_t t = 0; t < rows; ++t) {
-      for (index_t i = 0; i < K; ++i) c[i] += logdecay(b, t0 + t, h, i);
-      Eigen::Map<arr>(lhs.data() + t * K, K) = c.exp() * scale;  // vectorised exp
-      for (index_t i = 0; i < K; ++i) lhs[t * K + i] *= q(b, t0 + t, h, i);
+      add_decay_row(decay_row, b, t0 + t, h, K, tmp, cum);
+      Eigen::Map<arr> out(lhs.data() + t * K, K);
+      out = c.exp() * scale;  // vectorised exp
+      if (qrow) out *= Eigen::Map<const arr>(q.ptr(b, t0 + t, h), K);
+      else
+        for (index_t i = 0; i < K; ++i) out[i] *= q(b, t0 + t, h, i);
     }
     Eigen::Map<const row_major<T>> L(lhs.data(), rows, K), S(sin, K, V);
     strided_map<T> O(o.ptr(b, t0, h), rows, V, Eigen::OuterStride<>(o.stride(1)));
@@ -190,115 +237,62 @@ auto qk_correction(const const_view<T, 4>& q, const tensor_view<T, 4>& o, T scal
 
 template <class T>
 void gla(const gla_args<T>& a, const mpi_context& ctx, const run_options& opt = {}) {
-  detail::check_slice<T>("gla", ctx, a.q.extent(1), false);
-  const index_t B = a.q.extent(0), TL = a.q.extent(1), H = a.q.extent(2), K = a.q.extent(3), V = a.v.extent(3);
+  const index_t K = a.q.extent(3);
   const T scale = a.scale ? T(*a.scale) : T(1) / std::sqrt(T(K));
   auto g = a.g;
-  auto logdecay = [g](index_t b, index_t t, index_t h, index_t i) { return g(b, t, h, i); };
-  if (!a.cu_seqlens.empty()) {
-    if (B != 1) throw shape_error("distributed::gla: cu_seqlens needs B == 1");
-    detail::two_pass_varlen<T>(
-        ctx, opt, TL, H, K, V, a.cu_seqlens, a.initial_state, a.final_state,
-        [&](const_view<T, 4> init, tensor_view<T, 4> fin, std::span<const std::int64_t> lcu) {
-          gla_args<T> la = a;
-          la.initial_state = init;
-          la.final_state = fin;
-          la.cu_seqlens = lcu;
-          seqmix::gla(la, opt);
-        },
-        logdecay, detail::qk_correction<T>(a.q, a.o, scale, K, V, logdecay));
-    return;
-  }
-  detail::two_pass<T>(
-      ctx, opt, B, TL, H, K, V, a.initial_state, a.final_state,
-      [&](const_view<T, 4> init, tensor_view<T, 4> fin) {
-        gla_args<T> la = a;
-        la.initial_state = init;
-        la.final_state = fin;
-        seqmix::gla(la, opt);
-      },
-      logdecay, detail::qk_correction<T>(a.q, a.o, scale, K, V, logdecay));
+  auto row = [g, K](index_t b, index_t t, index_t h, T* tmp) -> const T* {
+    if (g.stride(3) == 1) return g.ptr(b, t, h);
+    for (index_t i = 0; i < K; ++i) tmp[i] = g(b, t, h, i);
+    return tmp;
+  };
+  detail::run_distributed<T>("gla", a, ctx, opt, a.q.extent(0), a.q.extent(1), a.q.extent(2), K, a.v.extent(3),
+                             [](const gla_args<T>& la, const run_options& o) { seqmix::gla(la, o); }, row,
+                             detail::qk_correction<T>(a.q, a.o, scale, K, a.v.extent(3), row));
 }
 
 template <class T>
 void simple_gla(const simple_gla_args<T>& a, const mpi_context& ctx, const run_options& opt = {}) {
-  detail::check_slice<T>("simple_gla", ctx, a.q.extent(1), false);
-  const index_t B = a.q.extent(0), TL = a.q.extent(1), H = a.q.extent(2), K = a.q.extent(3), V = a.v.extent(3);
+  const index_t K = a.q.extent(3);
   const T scale = a.scale ? T(*a.scale) : T(1) / std::sqrt(T(K));
   auto g = a.g;
-  auto logdecay = [g](index_t b, index_t t, index_t h, index_t) { return g(b, t, h); };
-  if (!a.cu_seqlens.empty()) {
-    if (B != 1) throw shape_error("distributed::simple_gla: cu_seqlens needs B == 1");
-    detail::two_pass_varlen<T>(
-        ctx, opt, TL, H, K, V, a.cu_seqlens, a.initial_state, a.final_state,
-        [&](const_view<T, 4> init, tensor_view<T, 4> fin, std::span<const std::int64_t> lcu) {
-          simple_gla_args<T> la = a;
-          la.initial_state = init;
-          la.final_state = fin;
-          la.cu_seqlens = lcu;
-          seqmix::simple_gla(la, opt);
-        },
-        logdecay, detail::qk_correction<T>(a.q, a.o, scale, K, V, logdecay));
-    return;
-  }
-  detail::two_pass<T>(
-      ctx, opt, B, TL, H, K, V, a.initial_state, a.final_state,
-      [&](const_view<T, 4> init, tensor_view<T, 4> fin) {
-        simple_gla_args<T> la = a;
-        la.initial_state = init;
-        la.final_state = fin;
-        seqmix::simple_gla(la, opt);
-      },
-      logdecay, detail::qk_correction<T>(a.q, a.o, scale, K, V, logdecay));
+  auto row = [g, K](index_t b, index_t t, index_t h, T* tmp) -> const T* {
+    std::fill(tmp, tmp + K, g(b, t, h));
+    return tmp;
+  };
+  detail::run_distributed<T>("simple_gla", a, ctx, opt, a.q.extent(0), a.q.extent(1), a.q.extent(2), K,
+                             a.v.extent(3),
+                             [](const simple_gla_args<T>& la, const run_options& o) { seqmix::simple_gla(la, o); },
+                             row, detail::qk_correction<T>(a.q, a.o, scale, K, a.v.extent(3), row));
 }
 
 template <class T>
 void ssd(const ssd_args<T>& a, const mpi_context& ctx, const run_options& opt = {}) {
-  detail::check_slice<T>("ssd", ctx, a.x.extent(1), false);
-  const index_t B = a.x.extent(0), TL = a.x.extent(1), H = a.x.extent(2), P = a.x.extent(3);
-  const index_t G = a.B.extent(2), N = a.B.extent(3), heads_per_group = G > 0 ? H / G : 1;
+  const index_t P = a.x.extent(3), G = a.B.extent(2), N = a.B.extent(3), H = a.x.extent(2);
+  const index_t heads_per_group = G > 0 ? H / G : 1;
   auto dt = a.dt;
   auto A = a.A;
   auto Cm = a.C;
   auto o = a.o;
-  auto logdecay = [dt, A](index_t b, index_t t, index_t h, index_t) { return dt(b, t, h) * A(h); };
+  auto row = [dt, A, P](index_t b, index_t t, index_t h, T* tmp) -> const T* {
+    std::fill(tmp, tmp + P, dt(b, t, h) * A(h));
+    return tmp;
+  };
+  // o_t += e^{cum_t} S_in C_t: rows of (e^{cum} ⊙ C) [rows,N] times S_inᵀ [N,P].
   auto corr = [=](index_t b, index_t h, const T* sin, T* cum, index_t t0, index_t rows, std::vector<T>& lhs) {
-        // o_t += e^{cum_t} S_in C_t: rows of (e^{cum} ⊙ C) [rows,N] times S_inᵀ [N,P].
-        const index_t gi = h / heads_per_group;
-        lhs.resize(static_cast<std::size_t>(rows * N));
-        for (index_t t = 0; t < rows; ++t) {
-          cum[0] += logdecay(b, t0 + t, h, 0);
-          const T e = std::exp(cum[0]);
-          for (index_t j = 0; j < N; ++j) lhs[t * N + j] = e * Cm(b, t0 + t, gi, j);
-        }
-        for (index_t r = 1; r < P; ++r) cum[r] = cum[0];
-        Eigen::Map<const detail::row_major<T>> L(lhs.data(), rows, N), S(sin, P, N);
-        detail::strided_map<T> O(o.ptr(b, t0, h), rows, P, Eigen::OuterStride<>(o.stride(1)));
-        O.noalias() += L * S.transpose();
-      };
-  if (!a.cu_seqlens.empty()) {
-    if (B != 1) throw shape_error("distributed::ssd: cu_seqlens needs B == 1");
-    detail::two_pass_varlen<T>(
-        ctx, opt, TL, H, P, N, a.cu_seqlens, a.initial_state, a.final_state,
-        [&](const_view<T, 4> init, tensor_view<T, 4> fin, std::span<const std::int64_t> lcu) {
-          ssd_args<T> la = a;
-          la.initial_state = init;
-          la.final_state = fin;
-          la.cu_seqlens = lcu;
-          seqmix::ssd(la, opt);
-        },
-        logdecay, corr);
-    return;
-  }
-  detail::two_pass<T>(
-      ctx, opt, B, TL, H, P, N, a.initial_state, a.final_state,
-      [&](const_view<T, 4> init, tensor_view<T, 4> fin) {
-        ssd_args<T> la = a;
-        la.initial_state = init;
-        la.final_state = fin;
-        seqmix::ssd(la, opt);
-      },
-      logdecay, corr);
+    const index_t gi = h / heads_per_group;
+    lhs.resize(static_cast<std::size_t>(rows * N));
+    for (index_t t = 0; t < rows; ++t) {
+      cum[0] += dt(b, t0 + t, h) * A(h);
+      const T e = std::exp(cum[0]);
+      for (index_t j = 0; j < N; ++j) lhs[t * N + j] = e * Cm(b, t0 + t, gi, j);
+    }
+    for (index_t r = 1; r < P; ++r) cum[r] = cum[0];
+    Eigen::Map<const detail::row_major<T>> L(lhs.data(), rows, N), S(sin, P, N);
+    detail::strided_map<T> O(o.ptr(b, t0, h), rows, P, Eigen::OuterStride<>(o.stride(1)));
+    O.noalias() += L * S.transpose();
+  };
+  detail::run_distributed<T>("ssd", a, ctx, opt, a.x.extent(0), a.x.extent(1), H, P, N,
+                             [](const ssd_args<T>& la, const run_options& o) { seqmix::ssd(la, o); }, row, corr);
 }
 
 }  // namespace seqmix::distributed

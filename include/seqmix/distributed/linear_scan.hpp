@@ -40,7 +40,10 @@ void linear_scan(const linear_scan_args<T>& a, const mpi_context& ctx, const run
           la.cu_seqlens = lcu;
           seqmix::linear_scan(la, opt);
         },
-        [g](index_t, index_t t, index_t, index_t d) { return g(0, t, d); },
+        [g, D](index_t, index_t t, index_t, T* tmp) -> const T* {
+          for (index_t d = 0; d < D; ++d) tmp[d] = g(0, t, d);
+          return tmp;
+        },
         [g, o, D](index_t, index_t, const T* sin, T* cum, index_t t0, index_t rows, std::vector<T>&) {
           for (index_t t = t0; t < t0 + rows; ++t)
             for (index_t d = 0; d < D; ++d) {

@@ -14,7 +14,35 @@
 #include "seqmix/core/options.hpp"
 #include "seqmix/distributed/mpi_context.hpp"
 
+namespace seqmix::distributed {
+
+// Wall time of the phases of the last distributed two-pass call on this thread (gla,
+// simple_gla, ssd), for benchmarks: compute = pass 1 (the local op and the slice's decay
+// sums), communication = the exscan and the final-state broadcast (includes waiting for
+// the earlier ranks' pass 1 and the last rank's pass 2), correction = pass 2.
+struct phase_times {
+  double compute = 0, correction = 0, communication = 0;
+};
+inline phase_times& last_phase_times() {
+  static thread_local phase_times t;
+  return t;
+}
+
+}  // namespace seqmix::distributed
+
 namespace seqmix::distributed::detail {
+
+// Accumulates the phases of one call into last_phase_times() (reset on construction).
+struct phase_clock {
+  phase_times& times = last_phase_times();
+  double t0 = MPI_Wtime();
+  phase_clock() { times = {}; }
+  void lap(double& into) {
+    const double t = MPI_Wtime();
+    into += t - t0;
+    t0 = t;
+  }
+};
 
 // Geometry of the pair being combined (MPI user ops get no context pointer). Set by
 // exscan_states just before the collective; the collective is blocking, so one call at a
