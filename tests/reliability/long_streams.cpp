@@ -1,8 +1,8 @@
 // Long streams. For every op of seqmix-run's table that returns a final state (found by
 // running it, not from a hand list: the recurrent families), a B = 1 stream is fed in
-// random-sized pieces (0 to 4096 tokens, log-uniform; each piece's final_* outputs are the
-// next piece's initial_* inputs) and must stay finite and equal ONE call over the whole
-// stream (form auto, which picks the chunked/parallel form at that length) within
+// random-sized pieces (0 to 4096 tokens, log-uniform; each piece in a random form of the op;
+// each piece's final_* outputs are the next piece's initial_* inputs) and must stay finite
+// and equal ONE call over the whole stream (in the chunked form where the op has one) within
 //   max|piece - whole| <= tol · max|whole|, tol = 1e-4 (float), 1e-10 (double),
 // for the output o and every final state. The inputs are rows of the op's committed base
 // vector (tests/vectors/data, B·T rows, small H/K) drawn at random per time step, the same
@@ -87,9 +87,11 @@ tensor<float> time_slice(const tensor<float>& t, index_t t0, index_t n) {
 }
 
 template <class T>
-std::map<std::string, tensor<T>> run_in_process(const tool::op_entry& e, const io::safetensors& file) {
+std::map<std::string, tensor<T>> run_in_process(const tool::op_entry& e, const io::safetensors& file,
+                                                form f = form::auto_) {
   tool::op_inputs<T> in(e.name, file);
-  const run_options opt;  // form auto, default threads
+  run_options opt;  // default threads and chunk size
+  opt.kernel_form = f;
   tool::prepared_call<T> call;
   if constexpr (std::is_same_v<T, float>) call = e.prepare_f32(in, opt);
   else call = e.prepare_f64(in, opt);
@@ -101,12 +103,12 @@ std::map<std::string, tensor<T>> run_in_process(const tool::op_entry& e, const i
 // previous piece, empty for the first).
 template <class T>
 std::map<std::string, tensor<T>> run_piece(const tool::op_entry& e, const stream& s, index_t t0, index_t n,
-                                           const std::map<std::string, tensor<T>>& state) {
+                                           const std::map<std::string, tensor<T>>& state, form f) {
   io::safetensors file = s.fixed;
   for (const auto& [name, t] : s.timed) file.tensors[name] = io::stored_tensor::from(time_slice(t, t0, n));
   for (const auto& [name, t] : state)
     if (name.rfind("final_", 0) == 0) file.tensors["initial_" + name.substr(6)] = io::stored_tensor::from(t);
-  return run_in_process<T>(e, file);
+  return run_in_process<T>(e, file, f);
 }
 
 // Piece lengths: log-uniform in [1, 4096], and now and then an empty piece.
@@ -128,7 +130,9 @@ void check_op_stream(const tool::op_entry& e, index_t N, double tol) {
   const auto s = make_stream(e, N, 7 + N);
   io::safetensors whole_file = s.fixed;
   for (const auto& [name, t] : s.timed) whole_file.tensors[name] = io::stored_tensor::from(t);
-  const auto whole = run_in_process<T>(e, whole_file);
+  // the reference: one call, in the chunked form where the op has one
+  const bool has_chunked = std::find(e.forms.begin(), e.forms.end(), form::chunked) != e.forms.end();
+  const auto whole = run_in_process<T>(e, whole_file, has_chunked ? form::chunked : form::auto_);
   REQUIRE(whole.count("o"));
   const tensor<T>& o_whole = whole.at("o");
   CHECK(all_finite(o_whole));
@@ -138,8 +142,15 @@ void check_op_stream(const tool::op_entry& e, index_t N, double tol) {
   std::map<std::string, tensor<T>> state;
   const auto pieces = random_pieces(N, 11 + N);
   index_t t0 = 0;
+  std::mt19937_64 gen(13 + N);
   for (index_t n : pieces) {
-    auto out = run_piece<T>(e, s, t0, n, state);
+    // each piece in a random form of the op (auto or a listed one; the quadratic parallel
+    // form only for pieces up to 256 tokens)
+    std::vector<form> forms = {form::auto_};
+    for (form f : e.forms)
+      if (f != form::parallel || n <= 256) forms.push_back(f);
+    const form f = forms[gen() % forms.size()];
+    auto out = run_piece<T>(e, s, t0, n, state, f);
     const auto& po = out.at("o");
     REQUIRE(po.size() == n * inner);
     std::copy_n(po.data(), po.size(), o.data() + t0 * inner);
