@@ -122,17 +122,19 @@ int main(int argc, char** argv) {
     }
   }
   // per rank: slice length, CPU s, pass-1 compute, correction, communication (incl. waiting)
-  double mine[5] = {double(TL), best_cpu, best_phases.compute, best_phases.correction, best_phases.communication};
-  std::vector<double> all(std::size_t(5 * P));
-  MPI_Gather(mine, 5, MPI_DOUBLE, all.data(), 5, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  const auto& ph = best_phases;
+  double mine[8] = {double(TL), best_cpu, ph.compute, ph.correction, ph.communication, ph.cpu_compute, ph.cpu_correction, ph.cpu_communication};
+  std::vector<double> all(std::size_t(8 * P));
+  MPI_Gather(mine, 8, MPI_DOUBLE, all.data(), 8, MPI_DOUBLE, 0, MPI_COMM_WORLD);
   if (rank == 0) {
     std::printf("%-17s ranks=%d T=%lld H=%lld K=V=64 balance=%.2f: %.1f ms wall (best of %d), %.1f GFLOP/s total, %.1f GFLOP/s per rank\n",
                 op.c_str(), P, (long long)TT, (long long)H, balance, best * 1e3, reps, flops / best * 1e-9, flops / best * 1e-9 / P);
     for (int r = 0; r < P; ++r) {
-      const double* x = all.data() + 5 * r;
+      const double* x = all.data() + 8 * r;
       std::printf("  rank %d: T_local=%.0f  cpu %.1f ms (%.0f%% of wall)", r, x[0], x[1] * 1e3, 100 * x[1] / best);
       if (x[2] + x[3] + x[4] > 0)
-        std::printf("  | pass-1 compute %.1f ms, correction %.1f ms, communication+wait %.1f ms", x[2] * 1e3, x[3] * 1e3, x[4] * 1e3);
+        std::printf("\n          wall/cpu ms: pass-1 compute %.1f/%.1f, correction %.1f/%.1f, communication+wait %.1f/%.1f",
+                    x[2] * 1e3, x[5] * 1e3, x[3] * 1e3, x[6] * 1e3, x[4] * 1e3, x[7] * 1e3);
       std::printf("\n");
     }
   }

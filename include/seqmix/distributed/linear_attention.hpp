@@ -17,9 +17,12 @@
 #include <cmath>
 #include <limits>
 #include <span>
+#include <type_traits>
 #include <vector>
+#include <xsimd/xsimd.hpp>
 
 #include "seqmix/distributed/state_passing.hpp"
+#include "seqmix/simd/math.hpp"
 #include "seqmix/ops/gla.hpp"
 #include "seqmix/ops/simple_gla.hpp"
 #include "seqmix/ops/ssd.hpp"
@@ -32,28 +35,47 @@ using row_major = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMaj
 template <class T>
 using strided_map = Eigen::Map<row_major<T>, 0, Eigen::OuterStride<>>;
 
-inline constexpr index_t correction_rows = 256;  // time rows per correction GEMM (stays in L2)
+inline constexpr index_t correction_rows = 16;  // time rows per correction tile (all heads' rows stay in L2)
 
 // Adds the R log decays of (b, t, h) to acc. decay_row(b, t, h, tmp) returns a pointer to
 // them (into the op's tensor when its last dimension is contiguous, else filled into tmp).
 template <class T, class DecayRow>
-inline void add_decay_row(DecayRow& decay_row, index_t b, index_t t, index_t h, index_t R, T* tmp, T* acc) {
+SEQMIX_INLINE void add_decay_row(DecayRow& decay_row, index_t b, index_t t, index_t h, index_t R, T* tmp, T* acc) {
   const T* d = decay_row(b, t, h, tmp);
-  Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>>(acc, R) += Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>>(d, R);
+  using B = xsimd::batch<T>;
+  constexpr index_t L = index_t(B::size);
+  index_t r = 0;
+  for (; r + L <= R; r += L) (B::load_unaligned(acc + r) + B::load_unaligned(d + r)).store_unaligned(acc + r);
+  for (; r < R; ++r) acc[r] += d[r];
 }
 
-// Pass 2 of one (b, h) item over local rows [lb, le): the correction in tiles of
-// correction_rows, then the slice's final state f += Diag(e^{a}) S_in.
+// Items [0, items) in min(items, threads) contiguous groups, f(first, last) per group. The
+// loops below walk time tiles outermost and the group's heads inside, so that they sweep
+// memory in order (a head's rows are H·V apart: one head at a time over all of T touches a
+// new 4 KiB page every row, which the prefetchers do not follow). Per item the arithmetic
+// is the same for any grouping, so results stay bitwise identical for any thread count.
+template <class F>
+void for_item_groups(index_t items, int threads, F&& f) {
+  const index_t groups = std::max<index_t>(1, std::min<index_t>(items, threads));
+  parallel_for(groups, threads, [&](index_t g) { f(g * items / groups, (g + 1) * items / groups); });
+}
+
+// Pass 2 of items [i0, i1) (item = b·H + h) over local rows [lb, le): the correction in
+// tiles of correction_rows, then each slice's final state f += Diag(e^{a}) S_in. sin, a, f:
+// item it's data at it·(R + R·C) (the pair layout), it·(R + R·C), it·R·C.
 template <class T, class Correct>
-void correct_item(Correct& correct, index_t b, index_t h, index_t R, index_t C, const T* sin, const T* a, T* f,
-                  index_t lb, index_t le) {
-  std::vector<T> cum(static_cast<std::size_t>(R), T(0)), scratch;
+void correct_items(Correct& correct, index_t i0, index_t i1, index_t H, index_t R, index_t C, const T* sin,
+                   const T* a, T* f, index_t lb, index_t le) {
+  const index_t n = R + R * C;
+  std::vector<T> cum(static_cast<std::size_t>((i1 - i0) * R), T(0)), scratch;
   for (index_t t0 = lb; t0 < le; t0 += correction_rows)
-    correct(b, h, sin, cum.data(), t0, std::min(correction_rows, le - t0), scratch);
-  for (index_t r = 0; r < R; ++r) {
-    const T d = std::exp(a[r]);
-    for (index_t c = 0; c < C; ++c) f[r * C + c] += d * sin[r * C + c];
-  }
+    for (index_t it = i0; it < i1; ++it)
+      correct(it / H, it % H, sin + it * n, cum.data() + (it - i0) * R, t0, std::min(correction_rows, le - t0), scratch);
+  for (index_t it = i0; it < i1; ++it)
+    for (index_t r = 0; r < R; ++r) {
+      const T d = std::exp(a[it * n + r]);
+      for (index_t c = 0; c < C; ++c) f[it * R * C + r * C + c] += d * sin[it * n + r * C + c];
+    }
 }
 
 // The whole two-pass scheme for a state of R×C per item (items = B·H, item = b·H + h).
@@ -74,23 +96,22 @@ void two_pass(const mpi_context& ctx, const run_options& opt, index_t B, index_t
   std::vector<T> pairs(static_cast<std::size_t>(items * n), T(0));
   const int threads = resolve_threads(opt);
   if (ctx.size > 1)  // the slice's decay sums (one rank: nothing to pass on)
-    parallel_for(items, threads, [&](index_t it) {
-      const index_t b = it / H, h = it % H;
-      T* p = pairs.data() + it * n;
+    for_item_groups(items, threads, [&](index_t i0, index_t i1) {
       std::vector<T> tmp(static_cast<std::size_t>(R));
-      for (index_t t = 0; t < TL; ++t) add_decay_row(decay_row, b, t, h, R, tmp.data(), p);
-      std::copy(fin.data() + it * R * C, fin.data() + (it + 1) * R * C, p + R);
+      for (index_t t = 0; t < TL; ++t)
+        for (index_t it = i0; it < i1; ++it) add_decay_row(decay_row, it / H, t, it % H, R, tmp.data(), &pairs[it * n]);
+      for (index_t it = i0; it < i1; ++it)
+        std::copy(fin.data() + it * R * C, fin.data() + (it + 1) * R * C, pairs.data() + it * n + R);
     });
-  clock.lap(clock.times.compute);
+  clock.compute();
   std::vector<T> in;
   exscan_states<T>(ctx, items, R, C, pairs, in);
-  clock.lap(clock.times.communication);
+  clock.communication();
   if (ctx.rank > 0)
-    parallel_for(items, threads, [&](index_t it) {
-      correct_item<T>(correct, it / H, it % H, R, C, in.data() + it * n + R, pairs.data() + it * n,
-                      fin.data() + it * R * C, 0, TL);
+    for_item_groups(items, threads, [&](index_t i0, index_t i1) {
+      correct_items<T>(correct, i0, i1, H, R, C, in.data() + R, pairs.data(), fin.data(), 0, TL);
     });
-  clock.lap(clock.times.correction);
+  clock.correction();
   if (!final_state.empty()) {
     broadcast_from_last(ctx, fin.data(), items * R * C);
     for (index_t b = 0; b < B; ++b)
@@ -98,7 +119,7 @@ void two_pass(const mpi_context& ctx, const run_options& opt, index_t B, index_t
         for (index_t r = 0; r < R; ++r)
           for (index_t c = 0; c < C; ++c) final_state(b, h, r, c) = fin[((b * H + h) * R + r) * C + c];
   }
-  clock.lap(clock.times.communication);
+  clock.communication();
 }
 
 // Varlen (B == 1, cu_seqlens = the GLOBAL offsets [N+1]; sequences may cross rank
@@ -141,22 +162,25 @@ void two_pass_varlen(const mpi_context& ctx, const run_options& opt, index_t TL,
   const bool first_continues = L > 0 && pieces[0].continues;
   const bool reset = L > 0 && !(L == 1 && first_continues);
   const T ninf = -std::numeric_limits<T>::infinity();
-  std::vector<T> pairs(std::size_t(H * n), T(0)), afirst(std::size_t(H * R), T(0));
+  // afirst: the decay sums of the continuing piece, in the pair layout (it·n)
+  std::vector<T> pairs(std::size_t(H * n), T(0)), afirst(std::size_t(H * n), T(0));
   const int threads = resolve_threads(opt);
-  parallel_for(H, threads, [&](index_t h) {
-    T* p = pairs.data() + h * n;
+  for_item_groups(H, threads, [&](index_t h0, index_t h1) {
     std::vector<T> tmp(static_cast<std::size_t>(R));
     if (first_continues)
-      for (index_t t = pieces[0].lb; t < pieces[0].le; ++t) add_decay_row(decay_row, 0, t, h, R, tmp.data(), &afirst[h * R]);
-    for (index_t r = 0; r < R; ++r) p[r] = reset ? ninf : afirst[h * R + r];
-    if (L > 0) std::copy(fin.data() + ((L - 1) * H + h) * R * C, fin.data() + ((L - 1) * H + h + 1) * R * C, p + R);
+      for (index_t t = pieces[0].lb; t < pieces[0].le; ++t)
+        for (index_t h = h0; h < h1; ++h) add_decay_row(decay_row, 0, t, h, R, tmp.data(), &afirst[h * n]);
+    for (index_t h = h0; h < h1; ++h) {
+      T* p = pairs.data() + h * n;
+      for (index_t r = 0; r < R; ++r) p[r] = reset ? ninf : afirst[h * n + r];
+      if (L > 0) std::copy(fin.data() + ((L - 1) * H + h) * R * C, fin.data() + ((L - 1) * H + h + 1) * R * C, p + R);
+    }
   });
   std::vector<T> in;
   exscan_states<T>(ctx, H, R, C, pairs, in);
   if (first_continues)
-    parallel_for(H, threads, [&](index_t h) {
-      correct_item<T>(correct, 0, h, R, C, in.data() + h * n + R, afirst.data() + h * R, fin.data() + h * R * C,
-                      pieces[0].lb, pieces[0].le);
+    for_item_groups(H, threads, [&](index_t h0, index_t h1) {
+      correct_items<T>(correct, h0, h1, H, R, C, in.data() + R, afirst.data(), fin.data(), pieces[0].lb, pieces[0].le);
     });
   if (!final_state.empty()) {
     std::vector<T> all(std::size_t(std::max<index_t>(N, 1) * hs), T(0));
@@ -209,27 +233,95 @@ void run_distributed(const char* name, const Args& a, const mpi_context& ctx, co
       decay_row, correct);
 }
 
+// o[t] (+)= Σ_i lhs[t][i] · S[i][:] for MR rows × NV vectors of columns held in registers.
+template <int MR, int NV, class T>
+__attribute__((noinline)) void rows_times_state_block(const T* lhs, index_t K, const T* S, index_t V, T* o, index_t ldo) {
+  using B = xsimd::batch<T>;
+  constexpr index_t L = index_t(B::size);
+  B acc[MR][NV];  // fully unrolled (GCC keeps the accumulators in registers only then)
+#pragma GCC unroll 4
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[r][j] = B(T(0));
+  for (index_t i = 0; i < K; ++i) {
+    B s[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) s[j] = B::load_unaligned(S + i * V + j * L);
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; ++r) {
+      const B a(lhs[r * K + i]);
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[r][j] = xsimd::fma(a, s[j], acc[r][j]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) (B::load_unaligned(o + r * ldo + j * L) + acc[r][j]).store_unaligned(o + r * ldo + j * L);
+}
+
+// O[rows, V] (rows ldo apart) += lhs [rows, K] · S [K, V] (row-major): register-blocked,
+// S (K·V, 16 KiB at 64×64 fp32) stays in L1. Eigen's GEMM at this shape (k = 64, output
+// rows 4 KiB apart) ran at ~16 GFLOP/s here, as slow as the whole op; this runs near FMA peak.
+template <class T>
+void rows_times_state(const T* lhs, index_t rows, index_t K, const T* S, index_t V, T* o, index_t ldo) {
+  constexpr index_t L = index_t(xsimd::batch<T>::size), MR = 4;
+  const index_t Vv = V / L * L;
+  index_t t = 0;
+  auto cols = [&](auto mr, index_t t) {
+    constexpr int R = decltype(mr)::value;
+    index_t c = 0;
+    for (; c + 4 * L <= Vv; c += 4 * L) rows_times_state_block<R, 4>(lhs + t * K, K, S + c, V, o + t * ldo + c, ldo);
+    for (; c < Vv; c += L) rows_times_state_block<R, 1>(lhs + t * K, K, S + c, V, o + t * ldo + c, ldo);
+    for (; c < V; ++c)  // column tail
+      for (index_t r = 0; r < R; ++r) {
+        T acc = 0;
+        for (index_t i = 0; i < K; ++i) acc += lhs[(t + r) * K + i] * S[i * V + c];
+        o[(t + r) * ldo + c] += acc;
+      }
+  };
+  for (; t + MR <= rows; t += MR) cols(std::integral_constant<int, 4>{}, t);
+  for (; t < rows; ++t) cols(std::integral_constant<int, 1>{}, t);
+}
+
 // gla / simple_gla correction: o[t0:t0+rows] += (scale · q ⊙ e^{cum}) S_in.
 template <class T, class DecayRow>
 auto qk_correction(const const_view<T, 4>& q, const tensor_view<T, 4>& o, T scale, index_t K, index_t V,
                    DecayRow decay_row) {
   return [=](index_t b, index_t h, const T* sin, T* cum, index_t t0, index_t rows, std::vector<T>& lhs) mutable {
-    lhs.resize(static_cast<std::size_t>(rows * K + K));
-    using arr = Eigen::Array<T, 1, Eigen::Dynamic>;
-    Eigen::Map<arr> c(cum, K);
+    lhs.resize(static_cast<std::size_t>(rows * K + 2 * K));
     T* tmp = lhs.data() + rows * K;
-    const bool qrow = q.stride(3) == 1;
+    T* qt = tmp + K;
+    using B = xsimd::batch<T>;
+    constexpr index_t L = index_t(B::size);
     for (index_t t = 0; t < rows; ++t) {
-      add_decay_row(decay_row, b, t0 + t, h, K, tmp, cum);
-      Eigen::Map<arr> out(lhs.data() + t * K, K);
-      out = c.exp() * scale;  // vectorised exp
-      if (qrow) out *= Eigen::Map<const arr>(q.ptr(b, t0 + t, h), K);
-      else
-        for (index_t i = 0; i < K; ++i) out[i] *= q(b, t0 + t, h, i);
+      // lhs_t = scale · q_t ⊙ e^{cum_t}, cum_t = cum_{t-1} + g_t (vectorised, one pass)
+      const T* d = decay_row(b, t0 + t, h, tmp);
+      const T* qr = q.ptr(b, t0 + t, h);
+      if (q.stride(3) != 1) {
+        for (index_t i = 0; i < K; ++i) qt[i] = q(b, t0 + t, h, i);
+        qr = qt;
+      }
+      T* out = lhs.data() + t * K;
+      index_t i = 0;
+      for (; i + L <= K; i += L) {
+        const B c = B::load_unaligned(cum + i) + B::load_unaligned(d + i);
+        c.store_unaligned(cum + i);
+        (simd::exp(c) * B(scale) * B::load_unaligned(qr + i)).store_unaligned(out + i);
+      }
+      for (; i < K; ++i) {
+        cum[i] += d[i];
+        out[i] = std::exp(cum[i]) * scale * qr[i];
+      }
     }
-    Eigen::Map<const row_major<T>> L(lhs.data(), rows, K), S(sin, K, V);
-    strided_map<T> O(o.ptr(b, t0, h), rows, V, Eigen::OuterStride<>(o.stride(1)));
-    O.noalias() += L * S;
+    if (o.stride(3) == 1) {
+      rows_times_state(lhs.data(), rows, K, sin, V, o.ptr(b, t0, h), o.stride(1));
+      return;
+    }
+    Eigen::Map<const row_major<T>> Lm(lhs.data(), rows, K), S(sin, K, V);
+    Eigen::Map<row_major<T>, 0, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>> O(
+        o.ptr(b, t0, h), rows, V, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(o.stride(1), o.stride(3)));
+    O.noalias() += Lm * S;
   };
 }
 

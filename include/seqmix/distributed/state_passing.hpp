@@ -9,6 +9,7 @@
 // O(items · R · (C + 1)) elements, independent of T.
 #include <cmath>
 #include <cstring>
+#include <ctime>
 #include <vector>
 
 #include "seqmix/core/options.hpp"
@@ -20,8 +21,11 @@ namespace seqmix::distributed {
 // simple_gla, ssd), for benchmarks: compute = pass 1 (the local op and the slice's decay
 // sums), communication = the exscan and the final-state broadcast (includes waiting for
 // the earlier ranks' pass 1 and the last rank's pass 2), correction = pass 2.
+// cpu_*: the same phases in CPU time of the calling thread (threads = 1), which is what
+// the phase costs when the rank does not get a whole core.
 struct phase_times {
   double compute = 0, correction = 0, communication = 0;
+  double cpu_compute = 0, cpu_correction = 0, cpu_communication = 0;
 };
 inline phase_times& last_phase_times() {
   static thread_local phase_times t;
@@ -35,13 +39,23 @@ namespace seqmix::distributed::detail {
 // Accumulates the phases of one call into last_phase_times() (reset on construction).
 struct phase_clock {
   phase_times& times = last_phase_times();
-  double t0 = MPI_Wtime();
+  double t0 = MPI_Wtime(), c0 = thread_cpu();
   phase_clock() { times = {}; }
-  void lap(double& into) {
-    const double t = MPI_Wtime();
-    into += t - t0;
-    t0 = t;
+  static double thread_cpu() {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
   }
+  void lap(double phase_times::*wall, double phase_times::*cpu) {
+    const double t = MPI_Wtime(), c = thread_cpu();
+    times.*wall += t - t0;
+    times.*cpu += c - c0;
+    t0 = t;
+    c0 = c;
+  }
+  void compute() { lap(&phase_times::compute, &phase_times::cpu_compute); }
+  void correction() { lap(&phase_times::correction, &phase_times::cpu_correction); }
+  void communication() { lap(&phase_times::communication, &phase_times::cpu_communication); }
 };
 
 // Geometry of the pair being combined (MPI user ops get no context pointer). Set by
