@@ -4,7 +4,8 @@
 // each piece's final_* outputs are the next piece's initial_* inputs) and must stay finite
 // and equal ONE call over the whole stream (in the chunked form where the op has one) within
 //   max|piece - whole| <= tol · max|whole|, tol = 1e-4 (float), 1e-10 (double),
-// for the output o and every final state. The inputs are rows of the op's committed base
+// for the output o and every final state (linear_attn, whose state is an undecayed sum:
+// float tol 1e-4 · N / 2^14, i.e. 6.4e-3 at 2^20). The inputs are rows of the op's committed base
 // vector (tests/vectors/data, B·T rows, small H/K) drawn at random per time step, the same
 // row for every time-indexed tensor, so every value stays in the op's valid domain (decays
 // in (0, 1), rwkv7's coupled a/b, ...). Also the sliding-window attention mixer: its KV
@@ -185,6 +186,9 @@ std::vector<const tool::op_entry*> stateful_ops() {
   return out;
 }
 
+// ops whose state is not decayed (float tolerance grows with the stream length, see below)
+const std::set<std::string> undecayed = {"linear_attn"};
+
 template <class T>
 void check_all_ops(index_t N) {
   const double tol = std::is_same_v<T, float> ? 1e-4 : 1e-10;
@@ -200,7 +204,13 @@ void check_all_ops(index_t N) {
   }
   for (const auto* e : ops) {
     CAPTURE(e->name, N);
-    check_op_stream<T>(*e, N, tol);
+    // linear_attn has no decay: its state is a plain running sum over the whole stream, so
+    // two float summation orders drift apart in proportion to the length (measured 1.4e-3
+    // relative at 2^20); every decaying op stays within 1e-4 at any length
+    const double t = std::is_same_v<T, float> && undecayed.count(e->name)
+                         ? tol * std::max(1.0, double(N) / double(index_t(1) << 14))
+                         : tol;
+    check_op_stream<T>(*e, N, t);
   }
 }
 
