@@ -8,3 +8,4 @@
 #include "seqmix/distributed/ring_attention.hpp"
 #include "seqmix/distributed/delta_rule.hpp"
 #include "seqmix/distributed/selective_scan.hpp"
+#include "seqmix/distributed/mixers.hpp"
