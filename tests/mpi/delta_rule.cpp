@@ -92,3 +92,57 @@ TEMPLATE_TEST_CASE("distributed gated_delta_rule, rwkv6, rwkv7 == single process
       CHECK(e3 <= 8 * tol<T>);
     }
 }
+
+TEMPLATE_TEST_CASE("distributed delta_rule family, varlen sequences crossing rank boundaries == single process",
+                   "[mpi][delta_rule][varlen]", float, double) {
+  using T = TestType;
+  const index_t H = 2, K = 5, V = 3;
+  const std::vector<std::vector<std::int64_t>> cases = {
+      {0, 5, 5, 40, 41, 131}, {0, 131}, {0, 1, 2, 3, 131}, {0, 64, 65, 129, 131}, {0, 0}};
+  for (const auto& cu : cases)
+    for (bool uneven : {false, true}) {
+      const index_t TT = cu.back(), N = index_t(cu.size()) - 1;
+      INFO("cu.size=" << cu.size() << " T=" << TT << " uneven=" << uneven << " ranks=" << world_size());
+      auto q = random_tensor<T>({1, TT, H, K}), k = random_tensor<T>({1, TT, H, K}, -0.4, 0.4);
+      auto v = random_tensor<T>({1, TT, H, V}), beta = random_tensor<T>({1, TT, H}, 0.1, 0.9);
+      auto g = random_tensor<T>({1, TT, H}, -0.2, 0.0), w = random_tensor<T>({1, TT, H, K}, -0.5, -0.1);
+      auto u = random_tensor<T>({H, K});
+      auto s0 = random_tensor<T>({N, H, K, V});
+      const auto ctx = distributed::make_context(MPI_COMM_WORLD, test_offsets(TT, uneven));
+      auto sl = [&](const tensor<T>& t) { return time_slice(t, ctx.begin, ctx.end); };
+      auto ql = sl(q), kl = sl(k), vl = sl(v), bl = sl(beta), gl = sl(g), wl = sl(w);
+      auto check = [&](auto full, auto dist) {
+        tensor<T> o({1, TT, H, V}), fs({N, H, K, V}), ol({1, ctx.length(), H, V}), fsl({N, H, K, V});
+        full(o, fs);
+        dist(ol, fsl);
+        return global_max(std::max(max_rel_error(ol, sl(o)), max_rel_error(fsl, fs)));
+      };
+      const double e1 = check(
+          [&](tensor<T>& o, tensor<T>& fs) {
+            seqmix::delta_rule<T>({cv<4>(q), cv<4>(k), cv<4>(v), cv<3>(beta), mv<4>(o), cv<4>(s0), mv<4>(fs), cu});
+          },
+          [&](tensor<T>& ol, tensor<T>& fsl) {
+            distributed::delta_rule<T>({cv<4>(ql), cv<4>(kl), cv<4>(vl), cv<3>(bl), mv<4>(ol), cv<4>(s0), mv<4>(fsl), cu}, ctx);
+          });
+      CHECK(e1 <= 8 * tol<T>);
+      const double e2 = check(
+          [&](tensor<T>& o, tensor<T>& fs) {
+            seqmix::gated_delta_rule<T>(
+                {cv<4>(q), cv<4>(k), cv<4>(v), cv<3>(beta), cv<3>(g), mv<4>(o), cv<4>(s0), mv<4>(fs), cu});
+          },
+          [&](tensor<T>& ol, tensor<T>& fsl) {
+            distributed::gated_delta_rule<T>(
+                {cv<4>(ql), cv<4>(kl), cv<4>(vl), cv<3>(bl), cv<3>(gl), mv<4>(ol), cv<4>(s0), mv<4>(fsl), cu}, ctx);
+          });
+      CHECK(e2 <= 8 * tol<T>);
+      const double e3 = check(
+          [&](tensor<T>& o, tensor<T>& fs) {
+            seqmix::rwkv6<T>({cv<4>(q), cv<4>(k), cv<4>(v), cv<4>(w), cv<2>(u), mv<4>(o), cv<4>(s0), mv<4>(fs), cu});
+          },
+          [&](tensor<T>& ol, tensor<T>& fsl) {
+            distributed::rwkv6<T>({cv<4>(ql), cv<4>(kl), cv<4>(vl), cv<4>(wl), cv<2>(u), mv<4>(ol), cv<4>(s0), mv<4>(fsl), cu},
+                                  ctx);
+          });
+      CHECK(e3 <= 8 * tol<T>);
+    }
+}

@@ -133,29 +133,13 @@ void two_pass_varlen(const mpi_context& ctx, const run_options& opt, index_t TL,
                      std::span<const std::int64_t> cu, const const_view<T, 4>& initial_state,
                      const tensor_view<T, 4>& final_state, RunLocal&& run_local, DecayRow&& decay_row,
                      Correct&& correct) {
-  const index_t N = index_t(cu.size()) - 1, hs = H * R * C, n = R + R * C;
-  if (N < 0 || cu.front() != 0 || cu.back() != ctx.total)
-    throw shape_error("distributed: cu_seqlens must run from 0 to the total length " + std::to_string(ctx.total));
-  struct piece {
-    index_t seq, lb, le;  // local rows [lb, le)
-    bool continues;       // began on an earlier rank
-  };
-  std::vector<piece> pieces;
-  std::vector<std::int64_t> lcu{0};
-  for (index_t s = 0; s < N; ++s) {
-    const index_t b = std::max<index_t>(cu[s], ctx.begin), e = std::min<index_t>(cu[s + 1], ctx.end);
-    if (cu[s] > cu[s + 1]) throw shape_error("distributed: cu_seqlens must not decrease");
-    if (e <= b) continue;
-    pieces.push_back({s, b - ctx.begin, e - ctx.begin, cu[s] < ctx.begin});
-    lcu.push_back(e - ctx.begin);
-  }
+  const index_t hs = H * R * C, n = R + R * C;
+  const auto lp = local_pieces(ctx, cu);
+  const auto& pieces = lp.pieces;
+  const auto& lcu = lp.lcu;
   const index_t L = index_t(pieces.size());
-  std::vector<T> init(std::size_t(std::max<index_t>(L, 1) * hs), T(0)), fin(std::size_t(std::max<index_t>(L, 1) * hs));
-  for (index_t i = 0; i < L; ++i)
-    if (!pieces[i].continues && !initial_state.empty())
-      for (index_t h = 0; h < H; ++h)
-        for (index_t r = 0; r < R; ++r)
-          for (index_t c = 0; c < C; ++c) init[((i * H + h) * R + r) * C + c] = initial_state(pieces[i].seq, h, r, c);
+  std::vector<T> fin(std::size_t(std::max<index_t>(L, 1) * hs));
+  const std::vector<T> init = piece_initial_states<T>(pieces, initial_state, H, R, C);
   if (L > 0)
     run_local(const_view<T, 4>(init.data(), {L, H, R, C}), tensor_view<T, 4>(fin.data(), {L, H, R, C}),
               std::span<const std::int64_t>(lcu));
@@ -182,24 +166,7 @@ void two_pass_varlen(const mpi_context& ctx, const run_options& opt, index_t TL,
     for_item_groups(H, threads, [&](index_t h0, index_t h1) {
       correct_items<T>(correct, h0, h1, H, R, C, in.data() + R, afirst.data(), fin.data(), pieces[0].lb, pieces[0].le);
     });
-  if (!final_state.empty()) {
-    std::vector<T> all(std::size_t(std::max<index_t>(N, 1) * hs), T(0));
-    for (index_t i = 0; i < L; ++i)
-      if (cu[pieces[i].seq + 1] <= ctx.end)  // the sequence ends on this rank
-        std::copy(fin.data() + i * hs, fin.data() + (i + 1) * hs, all.data() + pieces[i].seq * hs);
-    if (ctx.rank == 0)  // empty sequences keep their initial state
-      for (index_t s = 0; s < N; ++s)
-        if (cu[s] == cu[s + 1] && !initial_state.empty())
-          for (index_t h = 0; h < H; ++h)
-            for (index_t r = 0; r < R; ++r)
-              for (index_t c = 0; c < C; ++c) all[((s * H + h) * R + r) * C + c] = initial_state(s, h, r, c);
-    if (ctx.size > 1 && N > 0)
-      MPI_Allreduce(MPI_IN_PLACE, all.data(), int(N * hs), mpi_type<T>(), MPI_SUM, ctx.comm);
-    for (index_t s = 0; s < N; ++s)
-      for (index_t h = 0; h < H; ++h)
-        for (index_t r = 0; r < R; ++r)
-          for (index_t c = 0; c < C; ++c) final_state(s, h, r, c) = all[((s * H + h) * R + r) * C + c];
-  }
+  gather_final_states<T>(ctx, cu, pieces, fin.data(), H, R, C, initial_state, final_state);
 }
 
 // One distributed op: op(args, opt) is the single-process op on this rank's slice; varlen or

@@ -8,7 +8,11 @@
 // combines them in rank order (log-depth inside the MPI library). Communication per rank:
 // O(items · R · (C + 1)) elements, independent of T.
 #include <cmath>
+#include <cstdint>
+#include <algorithm>
 #include <cstring>
+#include <span>
+#include <string>
 #include <ctime>
 #include <vector>
 
@@ -108,6 +112,73 @@ template <class T>
 void broadcast_from_last(const mpi_context& ctx, T* data, index_t count) {
   if (ctx.size == 1 || count == 0) return;
   MPI_Bcast(data, static_cast<int>(count), mpi_type<T>(), ctx.size - 1, ctx.comm);
+}
+
+// Varlen across ranks (B == 1, cu = the GLOBAL offsets [N+1]): the pieces of the sequences
+// on this rank's slice, in order, and their local offsets (cu_seqlens for the local op).
+struct piece {
+  index_t seq, lb, le;  // sequence, local rows [lb, le)
+  bool continues;       // began on an earlier rank
+};
+struct local_pieces_t {
+  std::vector<piece> pieces;
+  std::vector<std::int64_t> lcu;
+};
+inline local_pieces_t local_pieces(const mpi_context& ctx, std::span<const std::int64_t> cu) {
+  const index_t N = index_t(cu.size()) - 1;
+  if (N < 0 || cu.front() != 0 || cu.back() != ctx.total)
+    throw shape_error("distributed: cu_seqlens must run from 0 to the total length " + std::to_string(ctx.total));
+  local_pieces_t r;
+  r.lcu.push_back(0);
+  for (index_t s = 0; s < N; ++s) {
+    if (cu[s] > cu[s + 1]) throw shape_error("distributed: cu_seqlens must not decrease");
+    const index_t b = std::max<index_t>(cu[s], ctx.begin), e = std::min<index_t>(cu[s + 1], ctx.end);
+    if (e <= b) continue;
+    r.pieces.push_back({s, b - ctx.begin, e - ctx.begin, cu[s] < ctx.begin});
+    r.lcu.push_back(e - ctx.begin);
+  }
+  return r;
+}
+
+// The initial states of the local pieces [max(L,1),H,R,C]: the sequence's initial state for
+// pieces that start here, zero for a piece that continues from an earlier rank.
+template <class T>
+std::vector<T> piece_initial_states(const std::vector<piece>& pieces, const const_view<T, 4>& initial_state, index_t H,
+                                    index_t R, index_t C) {
+  const index_t L = index_t(pieces.size());
+  std::vector<T> init(std::size_t(std::max<index_t>(L, 1) * H * R * C), T(0));
+  for (index_t i = 0; i < L; ++i)
+    if (!pieces[i].continues && !initial_state.empty())
+      for (index_t h = 0; h < H; ++h)
+        for (index_t r = 0; r < R; ++r)
+          for (index_t c = 0; c < C; ++c) init[((i * H + h) * R + r) * C + c] = initial_state(pieces[i].seq, h, r, c);
+  return init;
+}
+
+// The final state of every sequence [N,H,R,C], on every rank: written by the rank where the
+// sequence ends (fin: the pieces' corrected final states, [L,H,R,C]), empty sequences keep
+// their initial state, summed over ranks (MPI_Allreduce, N·H·R·C elements).
+template <class T>
+void gather_final_states(const mpi_context& ctx, std::span<const std::int64_t> cu, const std::vector<piece>& pieces,
+                         const T* fin, index_t H, index_t R, index_t C, const const_view<T, 4>& initial_state,
+                         const tensor_view<T, 4>& final_state) {
+  if (final_state.empty()) return;
+  const index_t N = index_t(cu.size()) - 1, hs = H * R * C;
+  std::vector<T> all(std::size_t(std::max<index_t>(N, 1) * hs), T(0));
+  for (std::size_t i = 0; i < pieces.size(); ++i)
+    if (cu[pieces[i].seq + 1] <= ctx.end)  // the sequence ends on this rank
+      std::copy(fin + index_t(i) * hs, fin + index_t(i + 1) * hs, all.data() + pieces[i].seq * hs);
+  if (ctx.rank == 0)
+    for (index_t s = 0; s < N; ++s)
+      if (cu[s] == cu[s + 1] && !initial_state.empty())
+        for (index_t h = 0; h < H; ++h)
+          for (index_t r = 0; r < R; ++r)
+            for (index_t c = 0; c < C; ++c) all[((s * H + h) * R + r) * C + c] = initial_state(s, h, r, c);
+  if (ctx.size > 1 && N > 0) MPI_Allreduce(MPI_IN_PLACE, all.data(), int(N * hs), mpi_type<T>(), MPI_SUM, ctx.comm);
+  for (index_t s = 0; s < N; ++s)
+    for (index_t h = 0; h < H; ++h)
+      for (index_t r = 0; r < R; ++r)
+        for (index_t c = 0; c < C; ++c) final_state(s, h, r, c) = all[((s * H + h) * R + r) * C + c];
 }
 
 template <class T>
