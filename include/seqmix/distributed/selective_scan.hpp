@@ -1,6 +1,6 @@
 #pragma once
-// Distributed selective scan (Mamba-1) over contiguous slices of T (no varlen yet:
-// option_error). The transition is diagonal per state element (d, n), e^{Σ Δ_t[d] A[d,n]},
+// Distributed selective scan (Mamba-1) over contiguous slices of T; varlen (B == 1, global
+// cu_seqlens) with sequences crossing rank boundaries. The transition is diagonal per state element (d, n), e^{Σ Δ_t[d] A[d,n]},
 // and the op is linear in (state, x) (the gate silu(z) multiplies the whole readout), so:
 //   pass 1: the op on the slice from a zero state (rank 0: initial_state) -> o, S_local; ranks > 0
 //           also run it with x = 0 from a state of ones: its final state is the slice's decay
@@ -10,7 +10,11 @@
 //           (Σ_n C_t[n] e^{b_t[d,n]} h_in[d,n]) · silu(z_t) and its final state P ⊙ h_in.
 // Ranks > 0 run the op three times (the exps of Δ·A are per (t, d, n), so a hand-written
 // correction would cost about as much); communication 2·B·D·N elements per rank.
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <span>
+#include <type_traits>
 #include <vector>
 
 #include "seqmix/distributed/state_passing.hpp"
@@ -18,9 +22,79 @@
 
 namespace seqmix::distributed {
 
+namespace detail {
+
+// [N,D,N'] state views seen as [N,1,D,N'] (the H = 1 layout of the shared varlen helpers).
+template <class V>
+auto as_heads(const V& v) {
+  using E = std::remove_pointer_t<decltype(v.data())>;
+  return v.empty() ? tensor_view<E, 4>{}
+                   : tensor_view<E, 4>(v.data(), {v.extent(0), 1, v.extent(1), v.extent(2)},
+                                       {v.stride(0), 0, v.stride(1), v.stride(2)});
+}
+
+// Varlen: pass 1 over the local pieces; when the first piece continues from an earlier rank,
+// its decay product P (x = 0 from ones) and its correction (x = 0 from h_in; the other pieces
+// start from 0 there and add nothing) as in the contiguous case. A slice containing a sequence
+// start passes on log P = -inf. Final states from the ranks where the sequences end.
+template <class T>
+void selective_scan_varlen(const selective_scan_args<T>& a, const mpi_context& ctx, const run_options& opt) {
+  check_slice<T>("selective_scan", ctx, a.x.extent(1), false);
+  if (a.x.extent(0) != 1) throw shape_error("distributed::selective_scan: cu_seqlens needs B == 1");
+  const index_t TL = a.x.extent(1), D = a.x.extent(2), N = a.A.extent(1), R = D * N;
+  const auto lp = local_pieces(ctx, a.cu_seqlens);
+  const auto& pieces = lp.pieces;
+  const index_t L = index_t(pieces.size());
+  const std::span<const std::int64_t> lcu(lp.lcu);
+  std::vector<T> fin(std::size_t(std::max<index_t>(L, 1) * R), T(0));
+  const std::vector<T> init = piece_initial_states<T>(pieces, as_heads(a.initial_state), 1, D, N);
+  auto run = [&](const T* x, T* o, const T* s0, T* s1) {
+    selective_scan_args<T> la = a;
+    if (x) la.x = const_view<T, 3>(x, {1, TL, D});
+    if (o) la.o = tensor_view<T, 3>(o, {1, TL, D});
+    la.initial_state = const_view<T, 3>(s0, {L, D, N});
+    la.final_state = tensor_view<T, 3>(s1, {L, D, N});
+    la.cu_seqlens = lcu;
+    seqmix::selective_scan(la, opt);
+  };
+  if (L > 0) run(nullptr, nullptr, init.data(), fin.data());
+  const bool first_continues = L > 0 && pieces[0].continues;
+  const bool reset = L > 0 && !(L == 1 && first_continues);
+  std::vector<T> zeros, scratch, prod(std::size_t(std::max<index_t>(L, 1) * R), T(1));
+  if (first_continues) {
+    zeros.assign(std::size_t(TL * D), T(0));
+    scratch.assign(std::size_t(TL * D), T(0));
+    const std::vector<T> ones(prod.size(), T(1));
+    run(zeros.data(), scratch.data(), ones.data(), prod.data());
+  }
+  std::vector<T> pairs(std::size_t(2 * R), T(0));
+  for (index_t r = 0; r < R && L > 0; ++r) {
+    pairs[std::size_t(r)] = reset ? -std::numeric_limits<T>::infinity() : std::log(prod[std::size_t(r)]);
+    pairs[std::size_t(R + r)] = fin[std::size_t((L - 1) * R + r)];
+  }
+  std::vector<T> in;
+  exscan_states<T>(ctx, 1, R, 1, pairs, in);
+  if (first_continues) {
+    std::vector<T> hin(prod.size(), T(0)), fin2(prod.size());
+    std::copy(in.begin() + R, in.begin() + 2 * R, hin.begin());
+    run(zeros.data(), scratch.data(), hin.data(), fin2.data());
+    for (index_t t = pieces[0].lb; t < pieces[0].le; ++t)
+      for (index_t d = 0; d < D; ++d) a.o(0, t, d) += scratch[std::size_t(t * D + d)];
+    for (index_t r = 0; r < R; ++r) fin[std::size_t(r)] += fin2[std::size_t(r)];
+  }
+  gather_final_states<T>(ctx, a.cu_seqlens, pieces, fin.data(), 1, D, N, as_heads(a.initial_state),
+                         as_heads(a.final_state));
+}
+
+}  // namespace detail
+
 template <class T>
 void selective_scan(const selective_scan_args<T>& a, const mpi_context& ctx, const run_options& opt = {}) {
-  detail::check_slice<T>("selective_scan", ctx, a.x.extent(1), !a.cu_seqlens.empty());
+  if (!a.cu_seqlens.empty()) {
+    detail::selective_scan_varlen(a, ctx, opt);
+    return;
+  }
+  detail::check_slice<T>("selective_scan", ctx, a.x.extent(1), false);
   const index_t B = a.x.extent(0), TL = a.x.extent(1), D = a.x.extent(2), N = a.A.extent(1), R = D * N;
   std::vector<T> fin(std::size_t(B * R), T(0)), prod(std::size_t(B * R), T(1));
   {
