@@ -82,3 +82,39 @@ TEST_CASE("ring attention: unsupported options throw", "[mpi][attention]") {
   a.window = 4;
   REQUIRE_THROWS_WITH(distributed::ring_attention(a, ctx), Catch::Contains("window"));
 }
+
+TEMPLATE_TEST_CASE("ring attention, varlen sequences crossing rank boundaries == single process",
+                   "[mpi][attention][varlen]", float, double) {
+  using T = TestType;
+  const index_t HQ = 2, H = 1, K = 8, V = 6;
+  const int P = world_size();
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  const std::vector<std::vector<std::int64_t>> cases = {
+      {0, 5, 5, 40, 41, 301}, {0, 301}, {0, 1, 2, 3, 301}, {0, 64, 65, 129, 300, 301}};
+  for (const auto& cu : cases)
+    for (bool causal : {true, false})
+      for (int kind = 0; kind < 4; ++kind) {  // 0 even, 1 uneven, 2 zig-zag, 3 zig-zag both ways
+        const index_t TT = cu.back();
+        auto q = random_tensor<T>({1, TT, HQ, K}, -2, 2), k = random_tensor<T>({1, TT, H, K}, -2, 2);
+        auto v = random_tensor<T>({1, TT, H, V});
+        tensor<T> o({1, TT, HQ, V});
+        attention_args<T> full{cv<4>(q), cv<4>(k), cv<4>(v), mv<4>(o), {}, {}};
+        full.causal = causal;
+        full.cu_seqlens = cu;
+        seqmix::attention(full);
+
+        const auto layout = kind >= 2 ? distributed::zigzag_layout(TT, P) : distributed::contiguous_layout(test_offsets(TT, kind == 1));
+        const auto dir = kind == 3 ? distributed::ring_direction::both_ways : distributed::ring_direction::one_way;
+        const auto& segs = layout.ranks[std::size_t(rank)];
+        auto ql = gather_segments(q, segs), kl = gather_segments(k, segs), vl = gather_segments(v, segs);
+        tensor<T> ol({1, layout.local_length(rank), HQ, V});
+        attention_args<T> loc{cv<4>(ql), cv<4>(kl), cv<4>(vl), mv<4>(ol), {}, {}};
+        loc.causal = causal;
+        loc.cu_seqlens = cu;
+        distributed::ring_attention(loc, MPI_COMM_WORLD, layout, {}, dir);
+        const double err = global_max(max_rel_error(ol, gather_segments(o, segs)));
+        INFO("cu.size=" << cu.size() << " causal=" << causal << " layout=" << kind << " ranks=" << P);
+        REQUIRE(err <= 4 * tol<T>);
+      }
+}

@@ -14,11 +14,15 @@
 // kernel does not expose its running max / denominator).
 // ring_direction::both_ways (TokenRing-style) sends every block both ways round the ring:
 // ceil((P-1)/2) steps instead of P-1, using both links of each rank.
-// Not supported: sliding window, ALiBi, FoX gate, varlen, S != T (option_error).
+// Varlen: cu_seqlens = the GLOBAL offsets (B == 1); sequences may cross ranks (and zig-zag
+// chunks); a query sees only keys of its own sequence. Not supported: sliding window, ALiBi,
+// FoX gate, cu_seqlens_k, S != T (option_error).
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -87,30 +91,50 @@ inline constexpr index_t ring_bk = 256;  // keys per tile
 // Folds keys [0, nk) of a K/V block (rows strided by ldk / ldv) into the running state of
 // queries [0, nq) (q rows strided by ldq; O rows contiguous, V wide). qpos / kpos: global
 // position of the first query / key (positions are consecutive inside a segment).
+// cu: the global cu_seqlens for varlen (empty: one sequence): a query sees only keys of its
+// own sequence (and, causal, not after itself).
 template <class T>
 void fold_block(const T* q, index_t ldq, index_t nq, index_t qpos, const T* k, index_t ldk, const T* v, index_t ldv,
                 index_t nk, index_t kpos, index_t K, index_t V, T scale, bool causal, T* m, T* l, T* O,
-                rm_matrix<T>& S) {
+                rm_matrix<T>& S, std::span<const std::int64_t> cu = {}) {
   using map_c = Eigen::Map<const rm_matrix<T>, 0, Eigen::OuterStride<>>;
   const T ninf = -std::numeric_limits<T>::infinity();
+  index_t lo[ring_bq], hi[ring_bq];  // visible global key range [lo, hi] of each query row
   for (index_t i0 = 0; i0 < nq; i0 += ring_bq) {
     const index_t ni = std::min(ring_bq, nq - i0);
     const index_t qlast = qpos + i0 + ni - 1;
+    index_t lo_min = std::numeric_limits<index_t>::max(), hi_max = -1;
+    for (index_t i = 0; i < ni; ++i) {
+      const index_t p = qpos + i0 + i;
+      lo[i] = 0;
+      hi[i] = causal ? p : std::numeric_limits<index_t>::max();
+      if (!cu.empty()) {
+        const auto it = std::upper_bound(cu.begin(), cu.end(), std::int64_t(p));  // cu[s] <= p < cu[s+1]
+        lo[i] = index_t(*(it - 1));
+        hi[i] = std::min<index_t>(hi[i], index_t(*it) - 1);
+      }
+      lo_min = std::min(lo_min, lo[i]);
+      hi_max = std::max(hi_max, hi[i]);
+    }
     map_c Q(q + i0 * ldq, ni, K, Eigen::OuterStride<>(ldq));
     Eigen::Map<rm_matrix<T>> Ot(O + i0 * V, ni, V);
     for (index_t j0 = 0; j0 < nk; j0 += ring_bk) {
-      const index_t nj = std::min(ring_bk, nk - j0);
-      if (causal && kpos + j0 > qlast) break;  // this and later key tiles are in the future
+      const index_t nj = std::min(ring_bk, nk - j0), kfirst = kpos + j0, klast = kpos + j0 + nj - 1;
+      if (causal && kfirst > qlast) break;  // this and later key tiles are in the future
+      if (kfirst > hi_max || klast < lo_min) continue;  // no query of the tile sees these keys
       map_c Kt(k + j0 * ldk, nj, K, Eigen::OuterStride<>(ldk));
       map_c Vt(v + j0 * ldv, nj, V, Eigen::OuterStride<>(ldv));
       S.resize(ni, nj);
       S.noalias() = (Q * Kt.transpose()) * scale;
-      const bool partial = causal && kpos + j0 + nj - 1 > qpos + i0;
       for (index_t i = 0; i < ni; ++i) {
         T* s = S.data() + i * nj;
-        if (partial) {
-          const index_t visible = std::clamp<index_t>(qpos + i0 + i - (kpos + j0) + 1, 0, nj);
-          for (index_t j = visible; j < nj; ++j) s[j] = ninf;
+        if (lo[i] > kfirst || hi[i] < klast) {  // mask keys outside [lo, hi]
+          const index_t a = std::clamp<index_t>(lo[i] - kfirst, 0, nj);
+          const index_t b = hi[i] < kfirst ? 0 : std::clamp<index_t>(hi[i] - kfirst + 1, 0, nj);
+          for (index_t j = 0; j < std::min(a, nj); ++j) s[j] = ninf;
+          for (index_t j = std::max(a, b); j < nj; ++j) s[j] = ninf;
+          if (b <= a)
+            for (index_t j = 0; j < nj; ++j) s[j] = ninf;
         }
         T mx = m[i0 + i];
         for (index_t j = 0; j < nj; ++j) mx = std::max(mx, s[j]);
@@ -143,8 +167,11 @@ void ring_attention(const attention_args<T>& a, MPI_Comm comm, const ring_layout
   if (int(layout.ranks.size()) != P)
     throw option_error("distributed::ring_attention: the layout has " + std::to_string(layout.ranks.size()) +
                        " ranks, the communicator " + std::to_string(P));
-  if (a.window != 0 || !a.alibi_slopes.empty() || !a.g.empty() || !a.cu_seqlens.empty())
-    throw option_error("distributed::ring_attention: window, alibi_slopes, g and cu_seqlens are not supported");
+  if (a.window != 0 || !a.alibi_slopes.empty() || !a.g.empty() || !a.cu_seqlens_k.empty())
+    throw option_error("distributed::ring_attention: window, alibi_slopes, g and cu_seqlens_k are not supported");
+  if (!a.cu_seqlens.empty() && a.q.extent(0) != 1)
+    throw shape_error("distributed::ring_attention: cu_seqlens (the GLOBAL offsets) needs B == 1");
+  const std::span<const std::int64_t> cu = a.cu_seqlens;
   const index_t B = a.q.extent(0), TL = a.q.extent(1), HQ = a.q.extent(2), K = a.q.extent(3);
   const index_t H = a.k.extent(2), V = a.v.extent(3);
   if (TL != layout.local_length(rank) || a.k.extent(1) != TL || a.v.extent(1) != TL || a.o.extent(1) != TL ||
@@ -195,7 +222,7 @@ void ring_attention(const attention_args<T>& a, MPI_Comm comm, const ring_layout
               const index_t row = it * TL + qoff;
               detail::fold_block<T>(a.q.ptr(b, qoff, hq), a.q.stride(1), qs.length, qs.begin, kp, per_pos, kp + K,
                                     per_pos, ks.length, ks.begin, K, V, scale, a.causal, m.data() + row,
-                                    l.data() + row, O.data() + row * V, S);
+                                    l.data() + row, O.data() + row * V, S, cu);
             }
             koff += ks.length;
           }
