@@ -154,3 +154,20 @@ TEMPLATE_TEST_CASE("distributed simple_gla and ssd, varlen across ranks == singl
       }
     }
 }
+
+TEMPLATE_TEST_CASE("distributed gla: strong decays (the correction stops once the state is forgotten) == single process",
+                   "[mpi][gla]", float, double) {
+  using T = TestType;
+  const index_t B = 1, H = 2, K = 4, V = 3, TT = 1000;  // cum reaches -760 within ~400 rows
+  auto q = random_tensor<T>({B, TT, H, K}), k = random_tensor<T>({B, TT, H, K});
+  auto v = random_tensor<T>({B, TT, H, V}), g = random_tensor<T>({B, TT, H, K}, -4.0, -1.0);
+  auto s0 = random_tensor<T>({B, H, K, V});
+  tensor<T> o({B, TT, H, V}), fs({B, H, K, V});
+  seqmix::gla<T>({cv<4>(q), cv<4>(k), cv<4>(v), cv<4>(g), mv<4>(o), cv<4>(s0), mv<4>(fs)});
+  const auto ctx = distributed::make_context(MPI_COMM_WORLD, TT);
+  auto sl = [&](const tensor<T>& t) { return time_slice(t, ctx.begin, ctx.end); };
+  auto ql = sl(q), kl = sl(k), vl = sl(v), gl = sl(g);
+  tensor<T> ol({B, ctx.length(), H, V}), fsl({B, H, K, V});
+  distributed::gla<T>({cv<4>(ql), cv<4>(kl), cv<4>(vl), cv<4>(gl), mv<4>(ol), cv<4>(s0), mv<4>(fsl)}, ctx);
+  REQUIRE(global_max(std::max(max_rel_error(ol, sl(o)), max_rel_error(fsl, fs))) <= 4 * tol<T>);
+}

@@ -49,6 +49,11 @@ SEQMIX_INLINE void add_decay_row(DecayRow& decay_row, index_t b, index_t t, inde
   for (; r < R; ++r) acc[r] += d[r];
 }
 
+// Below this cumulative log decay e^{x} is 0 in T (float: e^{-104} is under half the smallest
+// subnormal; double: e^{-746}), with libm's and the SIMD exp alike.
+template <class T>
+inline constexpr T forgotten = sizeof(T) == 4 ? T(-110) : T(-760);
+
 // Items [0, items) in min(items, threads) contiguous groups, f(first, last) per group. The
 // loops below walk time tiles outermost and the group's heads inside, so that they sweep
 // memory in order (a head's rows are H·V apart: one head at a time over all of T touches a
@@ -65,12 +70,20 @@ void for_item_groups(index_t items, int threads, F&& f) {
 // item it's data at it·(R + R·C) (the pair layout), it·(R + R·C), it·R·C.
 template <class T, class Correct>
 void correct_items(Correct& correct, index_t i0, index_t i1, index_t H, index_t R, index_t C, const T* sin,
-                   const T* a, T* f, index_t lb, index_t le) {
+                   const T* a, T* f, index_t lb, index_t le, bool may_skip = true) {
   const index_t n = R + R * C;
   std::vector<T> cum(static_cast<std::size_t>((i1 - i0) * R), T(0)), scratch;
+  std::vector<char> done(static_cast<std::size_t>(i1 - i0), 0);
   for (index_t t0 = lb; t0 < le; t0 += correction_rows)
-    for (index_t it = i0; it < i1; ++it)
-      correct(it / H, it % H, sin + it * n, cum.data() + (it - i0) * R, t0, std::min(correction_rows, le - t0), scratch);
+    for (index_t it = i0; it < i1; ++it) {
+      if (done[it - i0]) continue;
+      T* c = cum.data() + (it - i0) * R;
+      correct(it / H, it % H, sin + it * n, c, t0, std::min(correction_rows, le - t0), scratch);
+      // Log decays are <= 0, so cum only falls: once every entry is below forgotten<T>, e^{cum}
+      // is exactly 0 in T for all later rows and their correction adds exactly 0 (skipped;
+      // the result is the same bit for bit). Decays near 0 (long memory) never get here.
+      done[it - i0] = may_skip && *std::max_element(c, c + R) < forgotten<T>;
+    }
   for (index_t it = i0; it < i1; ++it)
     for (index_t r = 0; r < R; ++r) {
       const T d = std::exp(a[it * n + r]);
@@ -132,7 +145,7 @@ template <class T, class RunLocal, class DecayRow, class Correct>
 void two_pass_varlen(const mpi_context& ctx, const run_options& opt, index_t TL, index_t H, index_t R, index_t C,
                      std::span<const std::int64_t> cu, const const_view<T, 4>& initial_state,
                      const tensor_view<T, 4>& final_state, RunLocal&& run_local, DecayRow&& decay_row,
-                     Correct&& correct) {
+                     Correct&& correct, bool may_skip = true) {
   const index_t hs = H * R * C, n = R + R * C;
   const auto lp = local_pieces(ctx, cu);
   const auto& pieces = lp.pieces;
@@ -164,7 +177,8 @@ void two_pass_varlen(const mpi_context& ctx, const run_options& opt, index_t TL,
   exscan_states<T>(ctx, H, R, C, pairs, in);
   if (first_continues)
     for_item_groups(H, threads, [&](index_t h0, index_t h1) {
-      correct_items<T>(correct, h0, h1, H, R, C, in.data() + R, afirst.data(), fin.data(), pieces[0].lb, pieces[0].le);
+      correct_items<T>(correct, h0, h1, H, R, C, in.data() + R, afirst.data(), fin.data(), pieces[0].lb, pieces[0].le,
+                       may_skip);
     });
   gather_final_states<T>(ctx, cu, pieces, fin.data(), H, R, C, initial_state, final_state);
 }

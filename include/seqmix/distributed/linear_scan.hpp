@@ -50,7 +50,8 @@ void linear_scan(const linear_scan_args<T>& a, const mpi_context& ctx, const run
               cum[d] += g(0, t, d);
               o(0, t, d) += std::exp(cum[d]) * sin[d];
             }
-        });
+        },
+        /*may_skip=*/false);  // linear_scan's g may be positive
     return;
   }
   // pass 1: the local recurrence; its final state goes into the pair buffer.
