@@ -308,34 +308,40 @@ auto qk_correction(const const_view<T, 4>& q, const tensor_view<T, 4>& o, T scal
 
 }  // namespace detail
 
+namespace detail {
+// gla and simple_gla: q·k readout with scale, decay rows from the op's g (row(b, t, h, tmp)).
+template <class T, class Args, class Op, class Row>
+void gla_like(const char* name, const Args& a, const mpi_context& ctx, const run_options& opt, Op op, Row row) {
+  const index_t K = a.q.extent(3), V = a.v.extent(3);
+  const T scale = a.scale ? T(*a.scale) : T(1) / std::sqrt(T(K));
+  run_distributed<T>(name, a, ctx, opt, a.q.extent(0), a.q.extent(1), a.q.extent(2), K, V, op, row,
+                     qk_correction<T>(a.q, a.o, scale, K, V, row));
+}
+}  // namespace detail
+
 template <class T>
 void gla(const gla_args<T>& a, const mpi_context& ctx, const run_options& opt = {}) {
+  const auto g = a.g;
   const index_t K = a.q.extent(3);
-  const T scale = a.scale ? T(*a.scale) : T(1) / std::sqrt(T(K));
-  auto g = a.g;
-  auto row = [g, K](index_t b, index_t t, index_t h, T* tmp) -> const T* {
-    if (g.stride(3) == 1) return g.ptr(b, t, h);
-    for (index_t i = 0; i < K; ++i) tmp[i] = g(b, t, h, i);
-    return tmp;
-  };
-  detail::run_distributed<T>("gla", a, ctx, opt, a.q.extent(0), a.q.extent(1), a.q.extent(2), K, a.v.extent(3),
-                             [](const gla_args<T>& la, const run_options& o) { seqmix::gla(la, o); }, row,
-                             detail::qk_correction<T>(a.q, a.o, scale, K, a.v.extent(3), row));
+  detail::gla_like<T>(
+      "gla", a, ctx, opt, [](const gla_args<T>& la, const run_options& o) { seqmix::gla(la, o); },
+      [g, K](index_t b, index_t t, index_t h, T* tmp) -> const T* {
+        if (g.stride(3) == 1) return g.ptr(b, t, h);
+        for (index_t i = 0; i < K; ++i) tmp[i] = g(b, t, h, i);
+        return tmp;
+      });
 }
 
 template <class T>
 void simple_gla(const simple_gla_args<T>& a, const mpi_context& ctx, const run_options& opt = {}) {
+  const auto g = a.g;
   const index_t K = a.q.extent(3);
-  const T scale = a.scale ? T(*a.scale) : T(1) / std::sqrt(T(K));
-  auto g = a.g;
-  auto row = [g, K](index_t b, index_t t, index_t h, T* tmp) -> const T* {
-    std::fill(tmp, tmp + K, g(b, t, h));
-    return tmp;
-  };
-  detail::run_distributed<T>("simple_gla", a, ctx, opt, a.q.extent(0), a.q.extent(1), a.q.extent(2), K,
-                             a.v.extent(3),
-                             [](const simple_gla_args<T>& la, const run_options& o) { seqmix::simple_gla(la, o); },
-                             row, detail::qk_correction<T>(a.q, a.o, scale, K, a.v.extent(3), row));
+  detail::gla_like<T>(
+      "simple_gla", a, ctx, opt, [](const simple_gla_args<T>& la, const run_options& o) { seqmix::simple_gla(la, o); },
+      [g, K](index_t b, index_t t, index_t h, T* tmp) -> const T* {
+        std::fill(tmp, tmp + K, g(b, t, h));
+        return tmp;
+      });
 }
 
 template <class T>
