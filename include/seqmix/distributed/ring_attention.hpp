@@ -30,6 +30,7 @@
 #include "seqmix/core/threading.hpp"
 #include "seqmix/distributed/mpi_context.hpp"
 #include "seqmix/ops/args/attention.hpp"
+#include "seqmix/simd/math.hpp"
 
 namespace seqmix::distributed {
 
@@ -143,9 +144,21 @@ void fold_block(const T* q, index_t ldq, index_t nq, index_t qpos, const T* k, i
         m[i0 + i] = mx;
         l[i0 + i] *= alpha;
         Ot.row(i) *= alpha;
-        Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>> row(s, nj);
-        row = (row - shift).exp();
-        l[i0 + i] += row.sum();
+        // s_j = e^{s_j - shift} and their sum, with the SIMD exp (Eigen's Array::exp went to
+        // scalar expf here)
+        using Bt = xsimd::batch<T>;
+        constexpr index_t L = index_t(Bt::size);
+        const Bt vs(shift);
+        Bt acc(T(0));
+        index_t j = 0;
+        for (; j + L <= nj; j += L) {
+          const Bt e = simd::exp(Bt::load_unaligned(s + j) - vs);
+          e.store_unaligned(s + j);
+          acc += e;
+        }
+        T sum = simd::reduce_add(acc);
+        for (; j < nj; ++j) sum += (s[j] = std::exp(s[j] - shift));
+        l[i0 + i] += sum;
       }
       Ot.noalias() += S * Vt;
     }
