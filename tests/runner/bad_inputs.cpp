@@ -222,11 +222,6 @@ TEST_CASE("odd chunk sizes either work or are rejected with exit 2; never crash"
   }
 }
 
-// Known issue (reported 2026-11-23): attention's kernels clamp scores with max(x, -127)
-// before exp2 and take running maxima that ignore NaN, so an all-NaN q, k or g gives finite
-// output instead of NaN. Listed here so the suite stays green; the check is a warning.
-const std::set<std::string> known_nan_dropping = {"attention"};
-
 TEST_CASE("NaN and Inf inputs never crash; NaN propagates to the output", "[runner][bad_inputs][nan]") {
   for (const auto& e : tool::op_table()) {
     for (const vector_file* v : vectors_of(e.name)) {
@@ -247,12 +242,7 @@ TEST_CASE("NaN and Inf inputs never crash; NaN propagates to the output", "[runn
             // an op may reject a value outside its domain (e.g. rwkv4's w > 0) with exit 2
             CHECK((r.rc == 0 || r.rc == 2));
             if (r.rc == 0 && whole && std::isnan(special)) {
-              const auto o = out.tensors.at("o").as<double>();
-              if (known_nan_dropping.count(e.name)) {
-                if (all_finite(o)) WARN("known issue: " << e.name << " turns an all-NaN '" << name << "' into finite output");
-              } else {
-                CHECK_FALSE(all_finite(o));
-              }
+              CHECK_FALSE(all_finite(out.tensors.at("o").as<double>()));
             }
           }
         }
