@@ -26,6 +26,7 @@
 #include "seqmix/core/check.hpp"
 #include "seqmix/core/concepts.hpp"
 #include "seqmix/core/workspace.hpp"
+#include "seqmix/mixers/detail/eigen_maps.hpp"
 #include "seqmix/mixers/parameters.hpp"
 #include "seqmix/ops/causal_conv1d.hpp"
 #include "seqmix/ops/selective_scan.hpp"
@@ -44,12 +45,9 @@ struct mamba_config {
 };
 
 namespace mamba_detail {
-template <class T>
-using rmat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class T>
-using rmap = Eigen::Map<rmat<T>, 0, Eigen::OuterStride<>>;
-template <class T>
-using crmap = Eigen::Map<const rmat<T>, 0, Eigen::OuterStride<>>;
+using detail::crmap;
+using detail::rmap;
+using detail::rmat;
 
 template <class T>
 void init_uniform(tensor<T>& w, double bound, std::mt19937_64& gen) {

@@ -12,16 +12,10 @@
 #include "seqmix/core/options.hpp"
 #include "seqmix/core/threading.hpp"
 #include "seqmix/kernels/dense/gemm_nt.hpp"
+#include "seqmix/mixers/detail/eigen_maps.hpp"
 #include "seqmix/mixers/parameters.hpp"
 
 namespace seqmix::mixers::detail {
-
-template <class T>
-using rmat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class T>
-using rmap = Eigen::Map<rmat<T>, 0, Eigen::OuterStride<>>;
-template <class T>
-using crmap = Eigen::Map<const rmat<T>, 0, Eigen::OuterStride<>>;
 
 // out[L, rows(W)] = x[L, cols(W)] Wᵀ for a PyTorch-layout weight W: the packed GEMM kernel
 // (faster than Eigen's here, see bench/scan.cpp) for L >= 16 rows, Eigen's GEMV below.
