@@ -21,6 +21,7 @@
 #include <vector>
 #include <xsimd/xsimd.hpp>
 
+#include "seqmix/kernels/chunk/block_gemm.hpp"
 #include "seqmix/distributed/state_passing.hpp"
 #include "seqmix/simd/math.hpp"
 #include "seqmix/ops/gla.hpp"
@@ -214,56 +215,6 @@ void run_distributed(const char* name, const Args& a, const mpi_context& ctx, co
       decay_row, correct);
 }
 
-// o[t] (+)= Σ_i lhs[t][i] · S[i][:] for MR rows × NV vectors of columns held in registers.
-template <int MR, int NV, class T>
-__attribute__((noinline)) void rows_times_state_block(const T* lhs, index_t K, const T* S, index_t V, T* o, index_t ldo) {
-  using B = xsimd::batch<T>;
-  constexpr index_t L = index_t(B::size);
-  B acc[MR][NV];  // fully unrolled (GCC keeps the accumulators in registers only then)
-#pragma GCC unroll 4
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-    for (int j = 0; j < NV; ++j) acc[r][j] = B(T(0));
-  for (index_t i = 0; i < K; ++i) {
-    B s[NV];
-#pragma GCC unroll 4
-    for (int j = 0; j < NV; ++j) s[j] = B::load_unaligned(S + i * V + j * L);
-#pragma GCC unroll 4
-    for (int r = 0; r < MR; ++r) {
-      const B a(lhs[r * K + i]);
-#pragma GCC unroll 4
-      for (int j = 0; j < NV; ++j) acc[r][j] = xsimd::fma(a, s[j], acc[r][j]);
-    }
-  }
-#pragma GCC unroll 4
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-    for (int j = 0; j < NV; ++j) (B::load_unaligned(o + r * ldo + j * L) + acc[r][j]).store_unaligned(o + r * ldo + j * L);
-}
-
-// O[rows, V] (rows ldo apart) += lhs [rows, K] · S [K, V] (row-major): register-blocked,
-// S (K·V, 16 KiB at 64×64 fp32) stays in L1. Eigen's GEMM at this shape (k = 64, output
-// rows 4 KiB apart) ran at ~16 GFLOP/s here, as slow as the whole op; this runs near FMA peak.
-template <class T>
-void rows_times_state(const T* lhs, index_t rows, index_t K, const T* S, index_t V, T* o, index_t ldo) {
-  constexpr index_t L = index_t(xsimd::batch<T>::size), MR = 4;
-  const index_t Vv = V / L * L;
-  index_t t = 0;
-  auto cols = [&](auto mr, index_t t) {
-    constexpr int R = decltype(mr)::value;
-    index_t c = 0;
-    for (; c + 4 * L <= Vv; c += 4 * L) rows_times_state_block<R, 4>(lhs + t * K, K, S + c, V, o + t * ldo + c, ldo);
-    for (; c < Vv; c += L) rows_times_state_block<R, 1>(lhs + t * K, K, S + c, V, o + t * ldo + c, ldo);
-    for (; c < V; ++c)  // column tail
-      for (index_t r = 0; r < R; ++r) {
-        T acc = 0;
-        for (index_t i = 0; i < K; ++i) acc += lhs[(t + r) * K + i] * S[i * V + c];
-        o[(t + r) * ldo + c] += acc;
-      }
-  };
-  for (; t + MR <= rows; t += MR) cols(std::integral_constant<int, 4>{}, t);
-  for (; t < rows; ++t) cols(std::integral_constant<int, 1>{}, t);
-}
 
 // gla / simple_gla correction: o[t0:t0+rows] += (scale · q ⊙ e^{cum}) S_in.
 template <class T, class DecayRow>
@@ -296,7 +247,12 @@ auto qk_correction(const const_view<T, 4>& q, const tensor_view<T, 4>& o, T scal
       }
     }
     if (o.stride(3) == 1) {
-      rows_times_state(lhs.data(), rows, K, sin, V, o.ptr(b, t0, h), o.stride(1));
+      // O += lhs · S_in with the chunk engine's register-blocked kernel (S_in stays in L1;
+      // Eigen's GEMM at this shape, output rows 4 KiB apart, ran at ~16 GFLOP/s)
+      namespace blk = kernels::chunk::blk;
+      blk::product<blk::epi::decay, xsimd::default_arch>(rows, V, o.ptr(b, t0, h), o.stride(1),
+                                                          static_cast<const T*>(nullptr),
+                                                          blk::operand<T>{lhs.data(), K, sin, V}, K);
       return;
     }
     Eigen::Map<const row_major<T>> Lm(lhs.data(), rows, K), S(sin, K, V);
