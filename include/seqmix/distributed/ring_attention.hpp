@@ -10,17 +10,17 @@
 // the same causal work. The local tensors' time axis is the concatenation of the rank's
 // segments. Blocks that causality hides entirely are skipped (they are still forwarded).
 // Communication per rank: (P-1) · T/P · H · (K+V) elements, overlapped with compute.
-// Block partials are computed here with Eigen GEMMs in tiles (the single-process attention
-// kernel does not expose its running max / denominator).
+// Block partials run on the single-process flash tile kernel through its partial-state
+// entry (flash_tile_kernel::fold: running max and denominator carried between blocks).
 // ring_direction::both_ways (TokenRing-style) sends every block both ways round the ring:
 // ceil((P-1)/2) steps instead of P-1, using both links of each rank.
 // Varlen: cu_seqlens = the GLOBAL offsets (B == 1); sequences may cross ranks (and zig-zag
 // chunks); a query sees only keys of its own sequence. Not supported: sliding window, ALiBi,
 // FoX gate, cu_seqlens_k, S != T (option_error).
-#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <span>
 #include <utility>
@@ -30,7 +30,8 @@
 #include "seqmix/core/threading.hpp"
 #include "seqmix/distributed/mpi_context.hpp"
 #include "seqmix/ops/args/attention.hpp"
-#include "seqmix/simd/math.hpp"
+#include "seqmix/core/workspace.hpp"
+#include "seqmix/kernels/attention/flash.hpp"
 
 namespace seqmix::distributed {
 
@@ -83,85 +84,54 @@ inline ring_layout zigzag_layout(index_t total, int parts) {
 
 namespace detail {
 
+// Folds the keys of one segment `ks` of a K/V block (rows `ld` apart, k and v interleaved as
+// the ring sends them) into the partial softmax state of one query segment `qs`, for one
+// (batch, query head). Segments of different ranks are disjoint, so each pair is either the
+// same positions (causal: the diagonal problem), keys all before the queries (all visible),
+// or keys all after them (none visible when causal). Varlen splits the pair per sequence.
+// The tiles run on the single-process flash kernel (packed K/V, register-blocked products,
+// exp2) through its partial-state entry. Uses thread workspace slot 1 (and the kernel's 0).
 template <class T>
-using rm_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-inline constexpr index_t ring_bq = 64;   // query rows per tile
-inline constexpr index_t ring_bk = 256;  // keys per tile
-
-// Folds keys [0, nk) of a K/V block (rows strided by ldk / ldv) into the running state of
-// queries [0, nq) (q rows strided by ldq; O rows contiguous, V wide). qpos / kpos: global
-// position of the first query / key (positions are consecutive inside a segment).
-// cu: the global cu_seqlens for varlen (empty: one sequence): a query sees only keys of its
-// own sequence (and, causal, not after itself).
-template <class T>
-void fold_block(const T* q, index_t ldq, index_t nq, index_t qpos, const T* k, index_t ldk, const T* v, index_t ldv,
-                index_t nk, index_t kpos, index_t K, index_t V, T scale, bool causal, T* m, T* l, T* O,
-                rm_matrix<T>& S, std::span<const std::int64_t> cu = {}) {
-  using map_c = Eigen::Map<const rm_matrix<T>, 0, Eigen::OuterStride<>>;
-  const T ninf = -std::numeric_limits<T>::infinity();
-  index_t lo[ring_bq], hi[ring_bq];  // visible global key range [lo, hi] of each query row
-  for (index_t i0 = 0; i0 < nq; i0 += ring_bq) {
-    const index_t ni = std::min(ring_bq, nq - i0);
-    const index_t qlast = qpos + i0 + ni - 1;
-    index_t lo_min = std::numeric_limits<index_t>::max(), hi_max = -1;
-    for (index_t i = 0; i < ni; ++i) {
-      const index_t p = qpos + i0 + i;
-      lo[i] = 0;
-      hi[i] = causal ? p : std::numeric_limits<index_t>::max();
-      if (!cu.empty()) {
-        const auto it = std::upper_bound(cu.begin(), cu.end(), std::int64_t(p));  // cu[s] <= p < cu[s+1]
-        lo[i] = index_t(*(it - 1));
-        hi[i] = std::min<index_t>(hi[i], index_t(*it) - 1);
-      }
-      lo_min = std::min(lo_min, lo[i]);
-      hi_max = std::max(hi_max, hi[i]);
+void fold_segment(const T* q, index_t ldq, const segment& qs, const T* k, const T* v, index_t ld, const segment& ks,
+                  index_t K, index_t V, double scale, bool causal,
+                  const typename kernels::attention::flash_tile_kernel<xsimd::default_arch, T>::partial& acc,
+                  std::span<const std::int64_t> cu) {
+  using Arch = xsimd::default_arch;
+  using sh = kernels::attention::flash_shape<Arch, T>;
+  using kernel = kernels::attention::flash_tile_kernel<Arch, T>;
+  if (qs.length <= 0 || ks.length <= 0) return;
+  const bool same = ks.begin == qs.begin;
+  if (causal && !same && ks.begin > qs.begin) return;  // keys in the future of every query
+  auto sub = [&](index_t qa, index_t qb, index_t ka, index_t kb) {  // local rows of qs and ks
+    const index_t nq = qb - qa, nk = kb - ka;
+    if (nq <= 0 || nk <= 0) return;
+    T* kp = thread_workspace(1).template get<T>(std::size_t(sh::packed_k(nk, K) + sh::packed_v(nk, V)));
+    T* vp = kp + sh::packed_k(nk, K);
+    kernels::attention::flash_pack<Arch, T>(k + ka * ld, ld, v + ka * ld, ld, nk, K, V, kp, vp);
+    kernels::attention::head_problem<T> h;
+    h.q = q + qa * ldq;
+    h.ldq = ldq;
+    h.o = acc.o + qa * acc.ldo;  // prefetched by the kernel, written through `acc`
+    h.ldo = acc.ldo;
+    h.queries = nq;
+    h.K = K;
+    h.V = V;
+    h.vis = {same && causal, 0, nk};  // diagonal: queries == keys, offset 0
+    h.scale = scale;
+    for (index_t t0 = 0; t0 < nq; t0 += sh::BQ) {
+      const index_t r = qa + t0;
+      kernel::fold(h, kp, vp, t0, std::min(sh::BQ, nq - t0),
+                   {acc.m + r, acc.l + r, acc.o + r * acc.ldo, acc.ldo});
     }
-    map_c Q(q + i0 * ldq, ni, K, Eigen::OuterStride<>(ldq));
-    Eigen::Map<rm_matrix<T>> Ot(O + i0 * V, ni, V);
-    for (index_t j0 = 0; j0 < nk; j0 += ring_bk) {
-      const index_t nj = std::min(ring_bk, nk - j0), kfirst = kpos + j0, klast = kpos + j0 + nj - 1;
-      if (causal && kfirst > qlast) break;  // this and later key tiles are in the future
-      if (kfirst > hi_max || klast < lo_min) continue;  // no query of the tile sees these keys
-      map_c Kt(k + j0 * ldk, nj, K, Eigen::OuterStride<>(ldk));
-      map_c Vt(v + j0 * ldv, nj, V, Eigen::OuterStride<>(ldv));
-      S.resize(ni, nj);
-      S.noalias() = (Q * Kt.transpose()) * scale;
-      for (index_t i = 0; i < ni; ++i) {
-        T* s = S.data() + i * nj;
-        if (lo[i] > kfirst || hi[i] < klast) {  // mask keys outside [lo, hi]
-          const index_t a = std::clamp<index_t>(lo[i] - kfirst, 0, nj);
-          const index_t b = hi[i] < kfirst ? 0 : std::clamp<index_t>(hi[i] - kfirst + 1, 0, nj);
-          for (index_t j = 0; j < std::min(a, nj); ++j) s[j] = ninf;
-          for (index_t j = std::max(a, b); j < nj; ++j) s[j] = ninf;
-          if (b <= a)
-            for (index_t j = 0; j < nj; ++j) s[j] = ninf;
-        }
-        T mx = m[i0 + i];
-        for (index_t j = 0; j < nj; ++j) mx = std::max(mx, s[j]);
-        const T shift = mx == ninf ? T(0) : mx;  // a fully masked row stays empty
-        const T alpha = m[i0 + i] == ninf ? T(0) : std::exp(m[i0 + i] - shift);
-        m[i0 + i] = mx;
-        l[i0 + i] *= alpha;
-        Ot.row(i) *= alpha;
-        // s_j = e^{s_j - shift} and their sum, with the SIMD exp (Eigen's Array::exp went to
-        // scalar expf here)
-        using Bt = xsimd::batch<T>;
-        constexpr index_t L = index_t(Bt::size);
-        const Bt vs(shift);
-        Bt acc(T(0));
-        index_t j = 0;
-        for (; j + L <= nj; j += L) {
-          const Bt e = simd::exp(Bt::load_unaligned(s + j) - vs);
-          e.store_unaligned(s + j);
-          acc += e;
-        }
-        T sum = simd::reduce_add(acc);
-        for (; j < nj; ++j) sum += (s[j] = std::exp(s[j] - shift));
-        l[i0 + i] += sum;
-      }
-      Ot.noalias() += S * Vt;
-    }
+  };
+  if (cu.empty()) return sub(0, qs.length, 0, ks.length);
+  // sequences [cu[s], cu[s+1]) meeting the query segment
+  const index_t q_end = qs.begin + qs.length, k_end = ks.begin + ks.length;
+  auto s = std::size_t(std::upper_bound(cu.begin(), cu.end(), std::int64_t(qs.begin)) - cu.begin());
+  for (; s < cu.size() && index_t(cu[s - 1]) < q_end; ++s) {
+    const index_t lo = index_t(cu[s - 1]), hi = index_t(cu[s]);
+    sub(std::max(lo, qs.begin) - qs.begin, std::min(hi, q_end) - qs.begin, std::max(lo, ks.begin) - ks.begin,
+        std::min(hi, k_end) - ks.begin);
   }
 }
 
@@ -191,23 +161,30 @@ void ring_attention(const attention_args<T>& a, MPI_Comm comm, const ring_layout
       a.k.extent(3) != K || a.o.extent(3) != V || a.o.extent(2) != HQ || H <= 0 || HQ % H != 0)
     throw shape_error("distributed::ring_attention: q " + std::to_string(TL) + " local positions, k/v/o must match (layout says " +
                       std::to_string(layout.local_length(rank)) + ") and HQ % H == 0");
-  const T scale = a.scale ? T(*a.scale) : T(1) / std::sqrt(T(K));
+  const double scale = a.scale ? double(*a.scale) : 1.0 / std::sqrt(double(K));
   const index_t group = HQ / H, Lmax = layout.max_local_length();
   const index_t per_pos = H * (K + V), block_elems = B * Lmax * per_pos;
   // K/V buffers [B, Lmax, H, K+V]: per direction the block being computed and the one in
   // flight (buf[0] starts with this rank's own block; buf[2], buf[3] only for both_ways)
-  const int nbuf = dir == ring_direction::both_ways ? 4 : 2;
-  std::vector<std::vector<T>> buf(std::size_t(nbuf), std::vector<T>(std::size_t(std::max<index_t>(block_elems, 1))));
+  // (buffers and the partial state live in the calling thread's workspace slots 2 and 3:
+  // no allocation or page faults on repeated calls)
+  const int nbuf = dir == ring_direction::both_ways ? 4 : P == 1 ? 1 : 2;
+  const index_t buf_stride = (std::max<index_t>(block_elems, 1) + 15) / 16 * 16;  // 64-byte multiple
+  T* const buf_base = thread_workspace(2).template get<T>(std::size_t(nbuf * buf_stride));
+  auto buf = [&](int i) { return buf_base + i * buf_stride; };
   for (index_t b = 0; b < B; ++b)
     for (index_t t = 0; t < TL; ++t)
       for (index_t h = 0; h < H; ++h) {
-        T* dst = buf[0].data() + ((b * Lmax + t) * H + h) * (K + V);
-        for (index_t i = 0; i < K; ++i) dst[i] = a.k(b, t, h, i);
-        for (index_t j = 0; j < V; ++j) dst[K + j] = a.v(b, t, h, j);
+        T* dst = buf(0) + ((b * Lmax + t) * H + h) * (K + V);
+        std::memcpy(dst, a.k.ptr(b, t, h), sizeof(T) * std::size_t(K));
+        std::memcpy(dst + K, a.v.ptr(b, t, h), sizeof(T) * std::size_t(V));
       }
   const index_t items = B * HQ;
-  std::vector<T> m(std::size_t(items * TL), -std::numeric_limits<T>::infinity()), l(std::size_t(items * TL), T(0));
-  std::vector<T> O(std::size_t(items * TL * V), T(0));
+  T* const m = thread_workspace(3).template get<T>(std::size_t(items * TL * (V + 2)));
+  T* const l = m + items * TL;
+  T* const O = l + items * TL;
+  std::fill(m, l, std::numeric_limits<T>::lowest());
+  std::fill(l, O + items * TL * V, T(0));
   const int threads = resolve_threads(opt);
   const auto& qsegs = layout.ranks[std::size_t(rank)];
   const int next = (rank + 1) % P, prev = (rank + P - 1) % P;
@@ -224,19 +201,15 @@ void ring_attention(const attention_args<T>& a, MPI_Comm comm, const ring_layout
     if (live.empty()) return;
     parallel_for(items, threads, [&](index_t it) {
       const index_t b = it / HQ, hq = it % HQ, kh = hq / group;
-      detail::rm_matrix<T> S;
       for (const auto& [src, cur] : live) {
         index_t qoff = 0;
         for (const auto& qs : qsegs) {
           index_t koff = 0;
           for (const auto& ks : layout.ranks[std::size_t(src)]) {
-            if (qs.length > 0 && ks.length > 0) {
-              const T* kp = cur + ((b * Lmax + koff) * H + kh) * (K + V);
-              const index_t row = it * TL + qoff;
-              detail::fold_block<T>(a.q.ptr(b, qoff, hq), a.q.stride(1), qs.length, qs.begin, kp, per_pos, kp + K,
-                                    per_pos, ks.length, ks.begin, K, V, scale, a.causal, m.data() + row,
-                                    l.data() + row, O.data() + row * V, S, cu);
-            }
+            const T* kp = cur + ((b * Lmax + koff) * H + kh) * (K + V);
+            const index_t row = it * TL + qoff;
+            detail::fold_segment<T>(a.q.ptr(b, qoff, hq), a.q.stride(1), qs, kp, kp + K, per_pos, ks, K, V, scale,
+                                    a.causal, {m + row, l + row, O + row * V, V}, cu);
             koff += ks.length;
           }
           qoff += qs.length;
@@ -248,11 +221,11 @@ void ring_attention(const attention_args<T>& a, MPI_Comm comm, const ring_layout
   if (dir == ring_direction::one_way) {
     for (int step = 0; step < P; ++step) {
       const int src = (rank - step + P) % P;  // whose K/V block buf[step % 2] holds
-      T* cur = buf[std::size_t(step % 2)].data();
+      T* cur = buf(step % 2);
       MPI_Request req[2];
       int nreq = 0;
       if (step + 1 < P) {  // pass the current block on while computing with it
-        MPI_Irecv(buf[std::size_t((step + 1) % 2)].data(), count, detail::mpi_type<T>(), prev, step, comm, &req[nreq++]);
+        MPI_Irecv(buf((step + 1) % 2), count, detail::mpi_type<T>(), prev, step, comm, &req[nreq++]);
         MPI_Isend(cur, count, detail::mpi_type<T>(), next, step, comm, &req[nreq++]);
       }
       fold({{src, cur}});
@@ -262,11 +235,11 @@ void ring_attention(const attention_args<T>& a, MPI_Comm comm, const ring_layout
     // TokenRing-style: blocks travel both ways, rank r sees r-s and r+s at step s, so the
     // P-1 foreign blocks arrive in ceil((P-1)/2) steps over both links of each rank.
     const int nf = P / 2, nb = (P - 1) / 2;
-    T* cur_f = buf[0].data();
-    T* nxt_f = buf[1].data();
-    T* cur_b = buf[0].data();
-    T* nxt_b = buf[3].data();
-    T* spare_b = buf[2].data();
+    T* cur_f = buf(0);
+    T* nxt_f = buf(1);
+    T* cur_b = buf(0);
+    T* nxt_b = buf(3);
+    T* spare_b = buf(2);
     for (int s = 0; s <= nf; ++s) {
       MPI_Request req[4];
       int nreq = 0;
@@ -297,8 +270,8 @@ void ring_attention(const attention_args<T>& a, MPI_Comm comm, const ring_layout
   parallel_for(items, threads, [&](index_t it) {
     const index_t b = it / HQ, hq = it % HQ;
     for (index_t t = 0; t < TL; ++t) {
-      const T inv = l[std::size_t(it * TL + t)] > T(0) ? T(1) / l[std::size_t(it * TL + t)] : T(0);
-      for (index_t j = 0; j < V; ++j) a.o(b, t, hq, j) = O[std::size_t((it * TL + t) * V + j)] * inv;
+      const T inv = l[it * TL + t] > T(0) ? T(1) / l[it * TL + t] : T(0);
+      for (index_t j = 0; j < V; ++j) a.o(b, t, hq, j) = O[(it * TL + t) * V + j] * inv;
     }
   });
 }

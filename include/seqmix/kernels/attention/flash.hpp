@@ -127,6 +127,37 @@ class flash_tile_kernel {
   // this tile computes; nq = 0 for none).
   static void run(const head_problem<T>& h, const T* kp, const T* vp, index_t t0, index_t nq,
                   const T* next_q = nullptr, index_t next_ldq = 0, index_t next_nq = 0) {
+    tile(h, kp, vp, t0, nq, next_q, next_ldq, next_nq, nullptr);
+  }
+
+  // Partial softmax state of query rows carried between calls (ring attention folds one K/V
+  // block at a time): running max m (log2 units: scale·log2(e)·q·k; start at
+  // std::numeric_limits<T>::lowest()), denominator l (start at 0) and the unnormalised
+  // output O (rows of V, start at 0). Pointers address the state of row t0.
+  struct partial {
+    T* m;
+    T* l;
+    T* o;
+    index_t ldo;
+  };
+
+  // Rows [t0, t0 + nq) of h against its keys, merged into `acc` (no normalisation): after
+  // the last block, o = O / l (finish). The result equals run() over all the keys at once.
+  static void fold(const head_problem<T>& h, const T* kp, const T* vp, index_t t0, index_t nq, const partial& acc) {
+    tile(h, kp, vp, t0, nq, nullptr, 0, 0, &acc);
+  }
+
+  // o = O / l for `rows` rows of a partial state (rows that saw no key: 0).
+  static void finish(const partial& acc, index_t rows, index_t V, T* o, index_t ldo) noexcept {
+    for (index_t i = 0; i < rows; ++i) {
+      const T inv = acc.l[i] > T(0) ? T(1) / acc.l[i] : T(0);
+      for (index_t e = 0; e < V; ++e) o[i * ldo + e] = acc.o[i * acc.ldo + e] * inv;
+    }
+  }
+
+ private:
+  static void tile(const head_problem<T>& h, const T* kp, const T* vp, index_t t0, index_t nq, const T* next_q,
+                   index_t next_ldq, index_t next_nq, const partial* acc) {
     const index_t K = h.K, V = h.V, Vp = sh::vpad(V);
     const index_t P0 = t0 + h.offset(), P1 = P0 + nq - 1;
     const index_t lo = h.vis.lo(P0), hi = h.vis.hi(P1);
@@ -172,6 +203,9 @@ class flash_tile_kernel {
       }
     }
     std::memset(static_cast<void*>(Ot), 0, sizeof(T) * std::size_t(n_o));
+    if (acc)  // the carried output, transposed into Oᵀ
+      for (index_t i = 0; i < nq; ++i)
+        for (index_t e = 0; e < V; ++e) Ot[e * BQ + i] = acc->o[i * acc->ldo + e];
     const bool bias = h.has_bias();
     if (bias) {
       const double b0 = h.b(P0);
@@ -183,6 +217,17 @@ class flash_tile_kernel {
     for (index_t c = 0; c < NV; ++c) {
       m[c] = batch(std::numeric_limits<T>::lowest());
       l[c] = batch(T(0));
+    }
+    if (acc) {
+      alignas(64) T ms[BQ], ls[BQ];
+      for (index_t i = 0; i < BQ; ++i) {
+        ms[i] = i < nq ? acc->m[i] : std::numeric_limits<T>::lowest();
+        ls[i] = i < nq ? acc->l[i] : T(0);
+      }
+      for (index_t c = 0; c < NV; ++c) {
+        m[c] = batch::load_aligned(ms + c * L);
+        l[c] = batch::load_aligned(ls + c * L);
+      }
     }
     for (index_t kt = kt_lo; kt <= kt_hi; ++kt) {
       const index_t s0 = kt * BK, nk = std::min(BK, keys - s0), s_last = s0 + nk - 1;
@@ -269,6 +314,19 @@ class flash_tile_kernel {
         }
       }
     }
+    if (acc) {  // hand the state back, unnormalised
+      alignas(64) T ms[BQ], ls[BQ];
+      for (index_t c = 0; c < NV; ++c) {
+        m[c].store_aligned(ms + c * L);
+        l[c].store_aligned(ls + c * L);
+      }
+      for (index_t i = 0; i < nq; ++i) {
+        acc->m[i] = ms[i];
+        acc->l[i] = ls[i];
+        for (index_t e = 0; e < V; ++e) acc->o[i * acc->ldo + e] = Ot[e * BQ + i];
+      }
+      return;
+    }
     // o = Oᵀ / l, transposed back
     for (index_t c = 0; c < NV; ++c) {
       const batch inv = batch(T(1)) / l[c];
@@ -283,7 +341,6 @@ class flash_tile_kernel {
     }
   }
 
- private:
   // No NaN or infinity among the n (a multiple of L) elements at x: x·0 is 0 for finite x.
   static bool all_finite(const T* x, index_t n) noexcept {
     batch acc(T(0));
