@@ -133,15 +133,23 @@ SEQMIX_INLINE void row_tile(const operand<T>& o1, index_t k1, const operand<T>& 
 
 }  // namespace detail
 
+struct no_hook {
+  SEQMIX_INLINE void operator()() const noexcept {}
+};
+
 // C rows [0, m): for the row tile ending at row e (exclusive), columns [0, cols(e)) of
 //   A1 · B1 (depth k1) + A2 · B2 (depth depth2(e)).
-template <epi E, class Arch, class T, class Depth2, class Cols>
+// after_tile() runs after every full tile of MR rows (callers spread prefetches over the
+// product with it).
+template <epi E, class Arch, class T, class Depth2, class Cols, class Hook = no_hook>
 void product(index_t m, T* c, index_t ldc, const T* dec, const operand<T>& o1, index_t k1, const operand<T>& o2,
-             Depth2&& depth2, Cols&& cols) {
+             Depth2&& depth2, Cols&& cols, Hook&& after_tile = {}) {
   constexpr index_t MR = 4;
   index_t i0 = 0;
-  for (; i0 + MR <= m; i0 += MR)
+  for (; i0 + MR <= m; i0 += MR) {
     detail::row_tile<4, E, Arch>(o1, k1, o2, depth2(i0 + MR), i0, cols(i0 + MR), c, ldc, dec);
+    after_tile();
+  }
   switch (m - i0) {
     case 3: detail::row_tile<3, E, Arch>(o1, k1, o2, depth2(m), i0, cols(m), c, ldc, dec); break;
     case 2: detail::row_tile<2, E, Arch>(o1, k1, o2, depth2(m), i0, cols(m), c, ldc, dec); break;
@@ -151,9 +159,11 @@ void product(index_t m, T* c, index_t ldc, const T* dec, const operand<T>& o1, i
 }
 
 // Plain C[m×n] (op)= A · B of depth kd.
-template <epi E, class Arch, class T>
-void product(index_t m, index_t n, T* c, index_t ldc, const T* dec, const operand<T>& o, index_t kd) {
-  product<E, Arch>(m, c, ldc, dec, o, kd, o, [](index_t) { return index_t(0); }, [n](index_t) { return n; });
+template <epi E, class Arch, class T, class Hook = no_hook>
+void product(index_t m, index_t n, T* c, index_t ldc, const T* dec, const operand<T>& o, index_t kd,
+             Hook&& after_tile = {}) {
+  product<E, Arch>(m, c, ldc, dec, o, kd, o, [](index_t) { return index_t(0); }, [n](index_t) { return n; },
+                   after_tile);
 }
 
 }  // namespace seqmix::kernels::chunk::blk

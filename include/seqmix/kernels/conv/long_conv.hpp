@@ -23,6 +23,7 @@
 #include <immintrin.h>
 #endif
 
+#include "seqmix/simd/transpose.hpp"
 #include "seqmix/core/tensor.hpp"
 #include "seqmix/core/workspace.hpp"
 #include "seqmix/kernels/conv/fft.hpp"
@@ -222,35 +223,6 @@ void conv_filter_separate_range(T* H, std::size_t M, std::size_t m, std::size_t 
 }
 
 namespace detail {
-// 16x16 (float) / 8x8 (double) in-register transpose with AVX-512: log2(W) rounds of a
-// full-width perfect shuffle (row i and i+W/2 interleaved) transpose the matrix.
-#if defined(__AVX512F__)
-inline void transpose16(__m512* r) noexcept {
-  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-  for (int round = 0; round < 4; ++round) {
-    __m512 t[16];
-    for (int i = 0; i < 8; ++i) {
-      t[2 * i] = _mm512_permutex2var_ps(r[i], lo, r[i + 8]);
-      t[2 * i + 1] = _mm512_permutex2var_ps(r[i], hi, r[i + 8]);
-    }
-    for (int i = 0; i < 16; ++i) r[i] = t[i];
-  }
-}
-inline void transpose8(__m512d* r) noexcept {
-  const __m512i lo = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11);
-  const __m512i hi = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
-  for (int round = 0; round < 3; ++round) {
-    __m512d t[8];
-    for (int i = 0; i < 4; ++i) {
-      t[2 * i] = _mm512_permutex2var_pd(r[i], lo, r[i + 4]);
-      t[2 * i + 1] = _mm512_permutex2var_pd(r[i], hi, r[i + 4]);
-    }
-    for (int i = 0; i < 8; ++i) r[i] = t[i];
-  }
-}
-#endif
-
 // dst[(k - base)·2W + half·W + l] = rows[l][k] for k in [k0, k1) and the W rows l of one
 // half; rows[l] may be null (zeros).
 template <class Arch, class T>
@@ -269,7 +241,7 @@ void transpose_half(const T* const* rows, index_t k0, index_t k1, T* dst, std::s
         if constexpr (std::is_same_v<T, float>) {
           __m512 r[16];
           for (std::size_t l = 0; l < 16; ++l) r[l] = _mm512_loadu_ps(rows[l] + k);
-          transpose16(r);
+          simd::transpose16(r);
           for (std::size_t i = 0; i < 16; ++i) {
             T* d = dst + (std::size_t(k - base) + i) * e + half * W;
             if (stream) _mm512_stream_ps(d, r[i]);
@@ -278,7 +250,7 @@ void transpose_half(const T* const* rows, index_t k0, index_t k1, T* dst, std::s
         } else {
           __m512d r[8];
           for (std::size_t l = 0; l < 8; ++l) r[l] = _mm512_loadu_pd(rows[l] + k);
-          transpose8(r);
+          simd::transpose8(r);
           for (std::size_t i = 0; i < 8; ++i) {
             T* d = dst + (std::size_t(k - base) + i) * e + half * W;
             if (stream) _mm512_stream_pd(d, r[i]);
