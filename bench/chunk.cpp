@@ -24,7 +24,7 @@ form form_arg(std::int64_t f) {
 }
 
 void report_chunk(benchmark::State& st, double T, double H, double K, double V, int chunk) {
-  const double C = chunk > 0 ? chunk : double(kernels::chunk::default_chunk);
+  const double C = chunk > 0 ? chunk : double(kernels::chunk::default_chunk_for(index_t(K), index_t(V)));
   bench::report(st, T, 5.0 * T * H * K * V);
   st.counters["chunk_GFLOP/s"] = benchmark::Counter(T * H * (4 * K * V + C * (K + V)) * 1e-9,
                                                     benchmark::Counter::kIsIterationInvariantRate);

@@ -73,8 +73,10 @@ struct problem {
   T* state = nullptr;  // K×V row-major, in/out
 };
 
-// Default chunk: 32 measured fastest for K, V in {64, 128} (bench/chunk.cpp chunk sweep).
-inline constexpr index_t default_chunk = 32;
+// Default chunk (bench/chunk.cpp chunk sweep, B=1 T=2048 H=16, 1 thread): 16 for states of
+// up to 64×64 (simple_gla 9.3–9.6 ms against 10.1–10.3 at 32: the per-step work 4KV + C(K+V)
+// shrinks and the score block is one 16×16 tile), 32 above (K=V=128: 32 by 3–5%).
+inline constexpr index_t default_chunk_for(index_t K, index_t V) noexcept { return K * V <= 64 * 64 ? 16 : 32; }
 inline constexpr index_t sub_block = 16;
 
 namespace detail {
@@ -90,36 +92,34 @@ constexpr T span_limit = T(40);
 // hide that, spreading them over the products does (~20% at H=16, K=V=64, T=2048).
 template <decay_kind D, class T>
 struct prefetch_plan {
+  static constexpr index_t L = 64 / index_t(sizeof(T));  // elements per cache line
   const problem<T>* p = nullptr;
   index_t t0 = 0, c = 0;
-  index_t next = 0;  // next line to issue, in the order row by row: q, k, g, v, o
+  index_t issued = 0, row = 0, col = 0;  // cursor: lines issued; row, line within the row
 
   index_t lines_per_row() const noexcept {
-    constexpr index_t L = 64 / index_t(sizeof(T));
     const index_t kl = (p->K + L - 1) / L, vl = (p->V + L - 1) / L;
     return (D == decay_kind::vector ? 3 : 2) * kl + 2 * vl;
   }
   index_t total() const noexcept { return p ? c * lines_per_row() : 0; }
-  // Issues lines until `upto` (of total()).
+  // Issues lines until `upto` of total() have been issued; the lines of a row in the order
+  // q, k, g (vector decay), v, o.
   void issue(index_t upto) noexcept {
-    if (!p) return;
-    constexpr index_t L = 64 / index_t(sizeof(T));
+    if (!p || issued >= upto) return;
+    constexpr index_t gk = D == decay_kind::vector ? 1 : 0;  // g's lines (vector decay)
     const index_t kl = (p->K + L - 1) / L, vl = (p->V + L - 1) / L, per = lines_per_row();
     upto = std::min(upto, total());
-    for (; next < upto; ++next) {
-      const index_t r = t0 + next / per;
-      index_t x = next % per;
-      if (x < kl) { __builtin_prefetch(p->q + r * p->ldq + x * L, 0, 3); continue; }
-      x -= kl;
-      if (x < kl) { __builtin_prefetch(p->k + r * p->ldk + x * L, 0, 3); continue; }
-      x -= kl;
-      if constexpr (D == decay_kind::vector) {
-        if (x < kl) { __builtin_prefetch(p->g + r * p->ldg + x * L, 0, 3); continue; }
-        x -= kl;
+    for (; issued < upto; ++issued) {
+      const index_t r = t0 + row, x = col;
+      if (x < kl) __builtin_prefetch(p->q + r * p->ldq + x * L, 0, 3);
+      else if (x < 2 * kl) __builtin_prefetch(p->k + r * p->ldk + (x - kl) * L, 0, 3);
+      else if (x < (2 + gk) * kl) __builtin_prefetch(p->g + r * p->ldg + (x - 2 * kl) * L, 0, 3);
+      else if (x < (2 + gk) * kl + vl) __builtin_prefetch(p->v + r * p->ldv + (x - (2 + gk) * kl) * L, 0, 3);
+      else __builtin_prefetch(p->o + r * p->ldo + (x - (2 + gk) * kl - vl) * L, 1, 3);
+      if (++col == per) {
+        col = 0;
+        ++row;
       }
-      if (x < vl) { __builtin_prefetch(p->v + r * p->ldv + x * L, 0, 3); continue; }
-      x -= vl;
-      __builtin_prefetch(p->o + r * p->ldo + x * L, 1, 3);
     }
   }
 };
@@ -693,6 +693,21 @@ bool process_chunk_fast(const problem<T>& p, index_t t0, index_t c, index_t C, c
     for (index_t s = 0; s < c; ++s) last += gate_at(p, t0 + s);
     if (!(-last <= span_limit<T>)) return false;
   }
+  // scalar decay: e^{b_s} and e^{-b_s} of every row, vectorised
+  [[maybe_unused]] T *ep = w.vec, *en = w.vec + ld;
+  if constexpr (D == decay_kind::scalar) {
+    for (index_t s = 0; s < c; ++s) en[s] = bs += gate_at(p, t0 + s);
+    index_t s = 0;
+    for (; s + W <= c; s += W) {
+      const B b = B::load_unaligned(en + s);
+      xsimd::exp(b).store_unaligned(ep + s);
+      xsimd::exp(-b).store_unaligned(en + s);
+    }
+    for (; s < c; ++s) {
+      ep[s] = std::exp(en[s]);
+      en[s] = std::exp(-en[s]);
+    }
+  }
   // the row pass: Qe, K̃ (row-major into Kt), the bonus
   const B sc(p.scale);
   for (index_t s = 0; s < c; ++s) {
@@ -724,9 +739,8 @@ bool process_chunk_fast(const problem<T>& p, index_t t0, index_t c, index_t C, c
         std::swap(Ecur, Eprev);  // Eprev = e_s for the next row
       }
     } else if constexpr (D == decay_kind::scalar) {
-      bs += gate_at(p, t0 + s);
-      scale_n<Arch>(qe, q, p.scale * std::exp(bs), K);
-      scale_n<Arch>(kt, k, std::exp(-bs), K);
+      scale_n<Arch>(qe, q, p.scale * ep[s], K);
+      scale_n<Arch>(kt, k, en[s], K);
     } else {
       scale_n<Arch>(qe, q, p.scale, K);
       std::memcpy(kt, k, sizeof(T) * K);
@@ -837,7 +851,7 @@ void chunked_two_pass(const problem<T>& p, index_t C, int threads) {
 // The form `auto` picks for a head of `steps` steps (one thread per head): the recurrent
 // form for decode-sized calls (<= 16 steps) and for small states (under 32×32: the block
 // products' register tiles are mostly empty there); otherwise the chunked form, which does
-// about 4·K·V + C·(K+V) FLOPs per step (C = 32) in block products at ~90% of FMA peak against
+// about 4·K·V + C·(K+V) FLOPs per step (C = 16 or 32) in block products at ~90% of FMA peak against
 // the recurrent form's 5·K·V in rank-1 updates bound by loads and stores of S (measured in
 // bench/chunk.cpp: the chunked form wins from T = 64 on at K = V = 64). A chunked call with
 // fewer heads than threads spreads each head's chunks over the threads (two-pass).
@@ -853,7 +867,7 @@ void run_head(const problem<T>& p, form f, index_t C) {
   switch (f) {
     case form::recurrent: recurrent<D, Arch>(p); break;
     case form::parallel: chunked<D, Arch>(p, std::max<index_t>(p.steps, 1)); break;
-    default: chunked<D, Arch>(p, C > 0 ? C : default_chunk); break;
+    default: chunked<D, Arch>(p, C > 0 ? C : default_chunk_for(p.K, p.V)); break;
   }
 }
 
@@ -908,7 +922,7 @@ void run_heads(index_t items, index_t steps, index_t K, index_t V, const run_opt
   using T = std::remove_cv_t<std::remove_pointer_t<decltype(P{}.state)>>;
   // auto is resolved per head from its own length (so packed and separate calls agree)
   const form f = opt.kernel_form;
-  const index_t C = opt.chunk > 0 ? opt.chunk : default_chunk;
+  const index_t C = opt.chunk > 0 ? opt.chunk : default_chunk_for(K, V);
   // tiny calls (decode steps, short prompts) are not worth waking a thread team
   if (double(items) * double(steps) * double(K) * double(V) < double(1 << 18)) threads = 1;
   // (auto depends on the shape only, never on the thread count, so results stay bitwise equal)
