@@ -14,29 +14,40 @@
 namespace seqmix::simd {
 
 #if defined(__AVX512F__)
-inline void transpose16(__m512* r) noexcept {
-  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-  for (int round = 0; round < 4; ++round) {
-    __m512 t[16];
-    for (int i = 0; i < 8; ++i) {
-      t[2 * i] = _mm512_permutex2var_ps(r[i], lo, r[i + 8]);
-      t[2 * i + 1] = _mm512_permutex2var_ps(r[i], hi, r[i + 8]);
-    }
-    for (int i = 0; i < 16; ++i) r[i] = t[i];
+namespace detail {
+// One perfect-shuffle round over N vectors: out[2i], out[2i+1] = a[i] interleaved with
+// a[i + N/2]. Fully unrolled and inlined so that the arrays live in registers (a loop
+// copying a temporary array back compiled to a 1 KiB memcpy per round).
+template <int N, class V, class Permute>
+SEQMIX_INLINE void shuffle_round(const V* a, V* out, __m512i lo, __m512i hi, Permute permute) noexcept {
+#pragma GCC unroll 16
+  for (int i = 0; i < N / 2; ++i) {
+    out[2 * i] = permute(a[i], lo, a[i + N / 2]);
+    out[2 * i + 1] = permute(a[i], hi, a[i + N / 2]);
   }
 }
-inline void transpose8(__m512d* r) noexcept {
+}  // namespace detail
+
+SEQMIX_INLINE void transpose16(__m512* r) noexcept {
+  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  auto perm = [](__m512 a, __m512i idx, __m512 b) { return _mm512_permutex2var_ps(a, idx, b); };
+  __m512 t[16];
+  detail::shuffle_round<16>(r, t, lo, hi, perm);
+  detail::shuffle_round<16>(t, r, lo, hi, perm);
+  detail::shuffle_round<16>(r, t, lo, hi, perm);
+  detail::shuffle_round<16>(t, r, lo, hi, perm);
+}
+SEQMIX_INLINE void transpose8(__m512d* r) noexcept {
   const __m512i lo = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11);
   const __m512i hi = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
-  for (int round = 0; round < 3; ++round) {
-    __m512d t[8];
-    for (int i = 0; i < 4; ++i) {
-      t[2 * i] = _mm512_permutex2var_pd(r[i], lo, r[i + 4]);
-      t[2 * i + 1] = _mm512_permutex2var_pd(r[i], hi, r[i + 4]);
-    }
-    for (int i = 0; i < 8; ++i) r[i] = t[i];
-  }
+  auto perm = [](__m512d a, __m512i idx, __m512d b) { return _mm512_permutex2var_pd(a, idx, b); };
+  __m512d t[8];
+  detail::shuffle_round<8>(r, t, lo, hi, perm);
+  detail::shuffle_round<8>(t, r, lo, hi, perm);
+  detail::shuffle_round<8>(r, t, lo, hi, perm);
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) r[i] = t[i];  // three rounds end in t
 }
 #endif
 
