@@ -26,8 +26,8 @@ struct linear_attn_args {
   std::optional<double> scale = {};   // default 1/sqrt(K)
   feature_map map = feature_map::identity;
   bool normalize = false;
-  const_view<T, 3> initial_normalizer;  // optional [N,H,K] running Σ φ(k) (normalize only)
-  tensor_view<T, 3> final_normalizer;   // optional [N,H,K]; may alias initial_normalizer
+  const_view<T, 3> initial_normalizer = {};  // optional [N,H,K] running Σ φ(k) (normalize only)
+  tensor_view<T, 3> final_normalizer = {};    // optional [N,H,K]; may alias initial_normalizer
 };
 
 }  // namespace seqmix

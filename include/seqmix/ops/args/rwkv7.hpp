@@ -23,7 +23,7 @@ struct rwkv7_args {
   const_view<T, 4> initial_state;  // optional [N,H,K,V]
   tensor_view<T, 4> final_state;   // optional [N,H,K,V]
   std::span<const std::int64_t> cu_seqlens = {};  // optional [N+1], B == 1
-  std::optional<T> scale;          // default 1/sqrt(K) (MIXERS.md convention); the model uses 1
+  std::optional<T> scale = {};     // default 1/sqrt(K) (MIXERS.md convention); the model uses 1
 
   T resolved_scale() const { return scale ? *scale : T(1) / std::sqrt(T(r.extent(3))); }
 };
