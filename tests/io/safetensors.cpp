@@ -53,7 +53,7 @@ TEST_CASE("safetensors round trip: F32, F64, I64, metadata", "[io]") {
   auto b = random_tensor<double>({5});
   tensor<std::int64_t> c({4}, {0, 3, -7, std::int64_t{1} << 40});
   tensor<float> empty({0, 3});
-  tensor<double> scalar_like({1, 1}, {std::nan("")});
+  tensor<double> scalar_like({1, 1}, std::nan(""));
   st.put("a", a);
   st.put("b", b);
   st.put("cu_seqlens", c);

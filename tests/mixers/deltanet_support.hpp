@@ -81,7 +81,7 @@ inline double softplus(double x) { return x > 20 ? x : std::log1p(std::exp(x)); 
 // The layer, token by token, from its parameters: H heads of Kh / Vh, conv width W.
 inline tensor<double> plain_layer(const parameters<double>& p, const tensor<double>& x, index_t H, index_t Kh,
                                   index_t Vh, index_t W, bool gated, bool use_gate, double eps) {
-  const index_t L = x.extent(0), D = x.extent(1), Kd = H * Kh, Vd = H * Vh;
+  const index_t L = x.extent(0), D = x.extent(1), Vd = H * Vh;
   std::vector<std::vector<double>> hq, hk, hv;  // conv inputs history
   std::vector<double> S(static_cast<std::size_t>(H * Kh * Vh), 0.0);
   tensor<double> y({L, D});

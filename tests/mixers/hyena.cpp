@@ -38,8 +38,8 @@ TEST_CASE("hyena_filter matches a hand-derived case", "[hyena][filter]") {
   CHECK(p["filter_fn.modulation.deltas"][1] == Approx(std::log(1e-2) / 0.3));
   p.assign("filter_fn.pos_emb.z", tensor<double>({1, 3, 3}, {0, 0, 0, 0.5, 0, 0, 1, 0, 0}));
   p.assign("filter_fn.implicit_filter.0.weight", tensor<double>({1, 3}, {1, 0, 0}));
-  p.assign("filter_fn.implicit_filter.0.bias", tensor<double>({1}, {0}));
-  p.assign("filter_fn.implicit_filter.1.freq", tensor<double>({1, 1}, {std::numbers::pi / 2}));
+  p.assign("filter_fn.implicit_filter.0.bias", tensor<double>({1}, 0));
+  p.assign("filter_fn.implicit_filter.1.freq", tensor<double>({1, 1}, std::numbers::pi / 2));
   p.assign("filter_fn.implicit_filter.2.weight", tensor<double>({2, 1}, {2, -1}));
   p.assign("filter_fn.modulation.deltas", tensor<double>({1, 1, 2}, {std::log(2.0), 0}));
   const auto h = f.generate(p, 3);

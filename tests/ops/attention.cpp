@@ -89,7 +89,7 @@ TEST_CASE("reference attention matches hand-computed cases", "[attention][refere
   CHECK(o[1] == Approx((10.0 * 0.5 + 20.0 * e2) / (0.5 + e2)));
   // ALiBi slope 0.7: bias(1, 0) = -0.7
   c.g = {};
-  c.alibi = tensor<double>({1}, {0.7});
+  c.alibi = tensor<double>({1}, 0.7);
   o = reference_of(c);
   CHECK(o[1] == Approx((10.0 * std::exp(-0.7) + 20.0 * e2) / (std::exp(-0.7) + e2)));
   // window 1: each query sees only itself
@@ -100,7 +100,7 @@ TEST_CASE("reference attention matches hand-computed cases", "[attention][refere
   CHECK(o[1] == Approx(20.0));
   // cache: one query (T = 1) at position 1 of S = 2 sees both keys
   c.window = 0;
-  c.q = tensor<double>({1, 1, 1, 1}, {2.0});
+  c.q = tensor<double>({1, 1, 1, 1}, 2.0);
   o = reference_of(c);
   CHECK(o[0] == Approx((10.0 + 20.0 * e2) / (1.0 + e2)));
 }

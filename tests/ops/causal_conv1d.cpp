@@ -56,7 +56,7 @@ TEST_CASE("reference causal_conv1d matches a hand-computed case", "[causal_conv1
   conv_case c;
   c.x = tensor<double>({1, 2, 1}, {1, 2});
   c.w = tensor<double>({1, 3}, {1, 2, 3});
-  c.bias = tensor<double>({1}, {0.5});
+  c.bias = tensor<double>({1}, 0.5);
   c.h0 = tensor<double>({1, 1, 2}, {10, 20});
   auto [o, h] = run_conv<double>(c, true);
   CHECK(o[0] == 53.5);
@@ -67,7 +67,7 @@ TEST_CASE("reference causal_conv1d matches a hand-computed case", "[causal_conv1
   auto [os, hs] = run_conv<double>(c, true);
   CHECK(os[1] == Approx(28.5 / (1 + std::exp(-28.5))));
   // a sequence shorter than the state: the state shifts by one
-  c.x = tensor<double>({1, 1, 1}, {7});
+  c.x = tensor<double>({1, 1, 1}, 7);
   auto [o1, h1] = run_conv<double>(c, true);
   CHECK(o1[0] == 71.5);  // 0.5 + 10 + 2*20 + 3*7; silu(71.5) == 71.5 in double
   CHECK(h1[0] == 20.0);

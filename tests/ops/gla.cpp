@@ -32,7 +32,7 @@ struct gla_op : qkv_op {
 TEST_CASE("reference gla matches a hand-computed case", "[gla][reference]") {
   // K = 2, V = 1, scale 1, one step from S0 = [1; 2]: g = [log .5, log .25], k = [1, 1], v = 3
   // S1 = [0.5 + 3; 0.5 + 3] = [3.5; 3.5], q = [1, 2] -> o = 3.5 + 7 = 10.5
-  tensor<double> q({1, 1, 1, 2}, {1, 2}), k({1, 1, 1, 2}, {1, 1}), v({1, 1, 1, 1}, {3}),
+  tensor<double> q({1, 1, 1, 2}, {1, 2}), k({1, 1, 1, 2}, {1, 1}), v({1, 1, 1, 1}, 3),
       g({1, 1, 1, 2}, {std::log(0.5), std::log(0.25)}), o({1, 1, 1, 1}), s0({1, 1, 2, 1}, {1, 2}), s1({1, 1, 2, 1});
   gla_args<double> a{q.view<4>(), k.view<4>(), v.view<4>(), g.view<4>(), o.view<4>(), s0.view<4>(), s1.view<4>(), {}, 1.0};
   reference::gla(a);

@@ -49,13 +49,13 @@ TEST_CASE("reference long_conv matches a hand-computed case", "[long_conv][refer
   // one channel, h = [1, 0.5], D = 2, u = [1, 2, 3]:
   // o0 = 1*1 + 2*1 = 3; o1 = 2 + 0.5*1 + 4 = 6.5; o2 = 3 + 0.5*2 + 6 = 10
   conv_case<double> c{tensor<double>({1, 3, 1}, {1, 2, 3}), tensor<double>({1, 2}, {1, 0.5}),
-                      tensor<double>({1}, {2}), {}};
+                      tensor<double>({1}, 2), {}};
   auto o = run_conv<double>(c, true);
   CHECK(o[0] == Approx(3.0));
   CHECK(o[1] == Approx(6.5));
   CHECK(o[2] == Approx(10.0));
   // with history [5] in front: o0 = 1 + 0.5*5 + 2 = 5.5
-  c.hist = tensor<double>({1, 1, 1}, {5});
+  c.hist = tensor<double>({1, 1, 1}, 5);
   o = run_conv<double>(c, true);
   CHECK(o[0] == Approx(5.5));
   CHECK(o[1] == Approx(6.5));

@@ -10,8 +10,8 @@ TEST_CASE("reference lru matches a hand-computed case", "[lru][reference]") {
   // x = (1, 0), h0 = 0: h1 = γ; h2 = 0.5i·γ + γ·(0 + 1i)... with x2 = (0, 1): h2 = γ(0.5i) + γ i = 1.5 γ i
   const double g = std::sqrt(0.75);
   std::vector<tensor<double>> in{tensor<double>({1, 2, 1}, {1, 0}), tensor<double>({1, 2, 1}, {0, 1}),
-                                 tensor<double>({1}, {std::log(std::log(2.0))}),
-                                 tensor<double>({1}, {std::log(std::acos(-1.0) / 2)})};
+                                 tensor<double>({1}, std::log(std::log(2.0))),
+                                 tensor<double>({1}, std::log(std::acos(-1.0) / 2))};
   const auto r = reference_run<lru_op>(in, tensor<double>());
   CHECK(r.o[0] == Approx(g));
   CHECK(r.o[1] == Approx(0.0).margin(1e-12));

@@ -9,7 +9,7 @@ TEST_CASE("reference min_gru matches a hand-computed case", "[min_gru][reference
   // z_raw = 0 -> z = 0.5; h_raw = (1, -ln 3): ĝ = 1.5, σ(-ln 3) = 0.25
   // h1 = 0.5*h0 + 0.5*1.5 = 0.5*2 + 0.75 = 1.75; h2 = 0.5*1.75 + 0.5*0.25 = 1.0
   std::vector<tensor<double>> in{tensor<double>({1, 2, 1}, {0, 0}), tensor<double>({1, 2, 1}, {1, -std::log(3.0)})};
-  const auto r = reference_run<min_gru_op>(in, tensor<double>({1, 1}, {2.0}));
+  const auto r = reference_run<min_gru_op>(in, tensor<double>({1, 1}, 2.0));
   CHECK(r.o[0] == Approx(1.75));
   CHECK(r.o[1] == Approx(1.0));
   CHECK(r.h[0] == Approx(1.0));

@@ -8,9 +8,9 @@ TEST_CASE("reference min_lstm matches a hand-computed case", "[min_lstm][referen
   using namespace scan_test;
   // f_raw = ln 3 -> f = 0.75; i_raw = -ln 3 -> i = 0.25; f' = 0.75, i' = 0.25; h_raw = 0.5 -> ĝ = 1
   // h1 = 0.75*4 + 0.25 = 3.25
-  std::vector<tensor<double>> in{tensor<double>({1, 1, 1}, {std::log(3.0)}), tensor<double>({1, 1, 1}, {-std::log(3.0)}),
-                                 tensor<double>({1, 1, 1}, {0.5})};
-  const auto r = reference_run<min_lstm_op>(in, tensor<double>({1, 1}, {4.0}));
+  std::vector<tensor<double>> in{tensor<double>({1, 1, 1}, std::log(3.0)), tensor<double>({1, 1, 1}, -std::log(3.0)),
+                                 tensor<double>({1, 1, 1}, 0.5)};
+  const auto r = reference_run<min_lstm_op>(in, tensor<double>({1, 1}, 4.0));
   CHECK(r.o[0] == Approx(3.25));
   CHECK(r.h[0] == Approx(3.25));
 }

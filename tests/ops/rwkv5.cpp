@@ -38,7 +38,7 @@ named make_inputs(index_t B, index_t L, index_t H, index_t K, index_t V) {
   in["w"] = random_tensor<double>({H, K}, -4.0, 1.5);
   for (auto& x : in["w"].values()) x = -std::exp(x);
   in["u"] = random_tensor<double>({H, K});
-  in["scale"] = tensor<double>({1}, {0.7});
+  in["scale"] = tensor<double>({1}, 0.7);
   return in;
 }
 }  // namespace

@@ -42,7 +42,7 @@ named make_inputs(index_t B, index_t L, index_t H, index_t K, index_t V, double 
   in["w"] = random_tensor<double>({B, L, H, K}, -4.0, 1.5);
   for (auto& x : in["w"].values()) x = -std::exp(x);
   in["u"] = random_tensor<double>({H, K});
-  in["scale"] = tensor<double>({1}, {scale});
+  in["scale"] = tensor<double>({1}, scale);
   return in;
 }
 }  // namespace
@@ -55,8 +55,8 @@ TEST_CASE("reference rwkv6 matches a hand-computed case", "[rwkv6][reference]") 
   in["k"] = tensor<double>({1, 2, 1, 1}, {1, 3});
   in["v"] = tensor<double>({1, 2, 1, 1}, {2, 1});
   in["w"] = tensor<double>({1, 2, 1, 1}, {std::log(0.5), std::log(0.5)});
-  in["u"] = tensor<double>({1, 1}, {0.5});
-  in["scale"] = tensor<double>({1}, {1.0});
+  in["u"] = tensor<double>({1, 1}, 0.5);
+  in["scale"] = tensor<double>({1}, 1.0);
   const auto r = call<rwkv6_op, double>(in, tensor<double>({1, 1, 1, 1}), {}, true);
   CHECK(r.o[0] == Approx(1.0));
   CHECK(r.o[1] == Approx(7.0));

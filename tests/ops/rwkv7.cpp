@@ -60,19 +60,19 @@ TEST_CASE("reference rwkv7 matches a hand-computed case", "[rwkv7][reference]") 
   // K = V = 1, S0 = 1, decay 0.5, a = 1, b = -0.25, k = 2, v = 3, r = 2, scale 1:
   // S1 = (0.5 - 0.25)·1 + 6 = 6.25, o = 12.5.
   named in;
-  in["r"] = tensor<double>({1, 1, 1, 1}, {2});
-  in["w"] = tensor<double>({1, 1, 1, 1}, {std::log(0.5)});
-  in["k"] = tensor<double>({1, 1, 1, 1}, {2});
-  in["a"] = tensor<double>({1, 1, 1, 1}, {1});
-  in["b"] = tensor<double>({1, 1, 1, 1}, {-0.25});
-  in["v"] = tensor<double>({1, 1, 1, 1}, {3});
-  in["scale"] = tensor<double>({1}, {1.0});
-  const auto r = call<rwkv7_op, double>(in, tensor<double>({1, 1, 1, 1}, {1.0}), {}, true);
+  in["r"] = tensor<double>({1, 1, 1, 1}, 2);
+  in["w"] = tensor<double>({1, 1, 1, 1}, std::log(0.5));
+  in["k"] = tensor<double>({1, 1, 1, 1}, 2);
+  in["a"] = tensor<double>({1, 1, 1, 1}, 1);
+  in["b"] = tensor<double>({1, 1, 1, 1}, -0.25);
+  in["v"] = tensor<double>({1, 1, 1, 1}, 3);
+  in["scale"] = tensor<double>({1}, 1.0);
+  const auto r = call<rwkv7_op, double>(in, tensor<double>({1, 1, 1, 1}, 1.0), {}, true);
   CHECK(r.o[0] == Approx(12.5));
   CHECK(r.state[0] == Approx(6.25));
   // default scale is 1/sqrt(K)
   in.erase("scale");
-  CHECK(call<rwkv7_op, double>(in, tensor<double>({1, 1, 1, 1}, {1.0}), {}, true).o[0] == Approx(12.5));
+  CHECK(call<rwkv7_op, double>(in, tensor<double>({1, 1, 1, 1}, 1.0), {}, true).o[0] == Approx(12.5));
 }
 
 TEST_CASE("reference rwkv7 with b = 0 and no decay equals rwkv6 with u = 1", "[rwkv7][reference]") {
@@ -80,7 +80,7 @@ TEST_CASE("reference rwkv7 with b = 0 and no decay equals rwkv6 with u = 1", "[r
   auto in = make_inputs(1, L, H, K, V);
   for (auto& x : in["b"].values()) x = 0;
   for (auto& x : in["w"].values()) x = 0;
-  in["scale"] = tensor<double>({1}, {0.3});
+  in["scale"] = tensor<double>({1}, 0.3);
   const auto s0 = random_tensor<double>({1, H, K, V});
   const auto r7 = call<rwkv7_op, double>(in, s0, {}, true);
   tensor<double> u({H, K}, 1.0), o6({1, L, H, V}), s6({1, H, K, V});

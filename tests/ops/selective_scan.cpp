@@ -92,11 +92,11 @@ TEST_CASE("reference selective_scan matches a hand-computed case", "[selective_s
   ss_case c;
   c.x = tensor<double>({1, 2, 1}, {2, 1});
   c.dt = tensor<double>({1, 2, 1}, {1, 2});
-  c.A = tensor<double>({1, 1}, {-std::log(2.0)});
+  c.A = tensor<double>({1, 1}, -std::log(2.0));
   c.B = tensor<double>({1, 2, 1, 1}, {1, 2});
   c.C = tensor<double>({1, 2, 1, 1}, {3, 1});
-  c.D = tensor<double>({1}, {0.5});
-  c.h0 = tensor<double>({1, 1, 1}, {4});
+  c.D = tensor<double>({1}, 0.5);
+  c.h0 = tensor<double>({1, 1, 1}, 4);
   c.softplus = false;
   auto [o, h] = run_ss<double>(c, true);
   CHECK(o[0] == Approx(13.0));
@@ -106,7 +106,7 @@ TEST_CASE("reference selective_scan matches a hand-computed case", "[selective_s
   c.z = tensor<double>({1, 2, 1}, {1, 1});
   c.softplus = true;
   c.dt = tensor<double>({1, 2, 1}, {std::log(std::exp(1.0) - 1.0) - 0.25, 0});
-  c.dt_bias = tensor<double>({1}, {0.25});
+  c.dt_bias = tensor<double>({1}, 0.25);
   auto [oz, hz] = run_ss<double>(c, true);
   CHECK(oz[0] == Approx(13.0 / (1 + std::exp(-1.0))));
 }

@@ -33,7 +33,7 @@ TEST_CASE("reference simple_gla matches a hand-computed case", "[simple_gla][ref
   // K = V = 1, scale 1: S0 = 2, g = log .5, k = 1, v = 3 -> S1 = 1 + 3 = 4; q = 2 -> o = 8;
   // step 2: g = 0, k = 1, v = -1 -> S2 = 3, q = 1 -> o = 3
   tensor<double> q({1, 2, 1, 1}, {2, 1}), k({1, 2, 1, 1}, {1, 1}), v({1, 2, 1, 1}, {3, -1}),
-      g({1, 2, 1}, {std::log(0.5), 0.0}), o({1, 2, 1, 1}), s0({1, 1, 1, 1}, {2}), s1({1, 1, 1, 1});
+      g({1, 2, 1}, {std::log(0.5), 0.0}), o({1, 2, 1, 1}), s0({1, 1, 1, 1}, 2), s1({1, 1, 1, 1});
   simple_gla_args<double> a{q.view<4>(), k.view<4>(), v.view<4>(), g.view<3>(), o.view<4>(), s0.view<4>(), s1.view<4>(), {}, 1.0};
   reference::simple_gla(a);
   CHECK(o[0] == Approx(8.0));

@@ -51,8 +51,8 @@ struct ssd_op {
 TEST_CASE("reference ssd matches a hand-computed case", "[ssd][reference]") {
   // P = N = 1: dt = .5, A = -2 (decay e^-1), x = 2, B = 3, C = 4, D = 1, S0 = 1:
   // S1 = e^-1 + .5·2·3, o = 4·S1 + 2
-  tensor<double> x({1, 1, 1, 1}, {2}), dt({1, 1, 1}, {0.5}), A({1}, {-2}), B({1, 1, 1, 1}, {3}), C({1, 1, 1, 1}, {4}),
-      D({1}, {1}), o({1, 1, 1, 1}), s0({1, 1, 1, 1}, {1}), s1({1, 1, 1, 1});
+  tensor<double> x({1, 1, 1, 1}, 2), dt({1, 1, 1}, 0.5), A({1}, -2), B({1, 1, 1, 1}, 3), C({1, 1, 1, 1}, 4),
+      D({1}, 1), o({1, 1, 1, 1}), s0({1, 1, 1, 1}, 1), s1({1, 1, 1, 1});
   ssd_args<double> a{x.view<4>(), dt.view<3>(), A.view<1>(), B.view<4>(), C.view<4>(), D.view<1>(), o.view<4>(),
                      s0.view<4>(), s1.view<4>(), {}};
   reference::ssd(a);

@@ -99,8 +99,8 @@ void unpack_state(S& s, const std::vector<char>& in, const char* what) {
 struct wavefront {
   const mpi_context& ctx;
   int layer = 0;
-  std::vector<std::vector<char>> buffers;
-  std::vector<MPI_Request> requests;
+  std::vector<std::vector<char>> buffers = {};
+  std::vector<MPI_Request> requests = {};
 
   template <class M>
   void run(const M& m, seq_cref<typename M::value_type> x, seq_ref<typename M::value_type> y,
