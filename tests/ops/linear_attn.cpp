@@ -9,30 +9,16 @@ using namespace seqmix::testing;
 using namespace seqmix::testing::chunk;
 
 namespace {
-struct linear_attn_op {
+struct linear_attn_op : qkv_op {
   static inline feature_map map = feature_map::identity;
   static inline bool normalize = false;
-  static inputs make(index_t B, index_t L, index_t H, index_t K, index_t V) {
-    return {{"q", random_tensor<double>({B, L, H, K})}, {"k", random_tensor<double>({B, L, H, K})},
-            {"v", random_tensor<double>({B, L, H, V})}};
-  }
+  static inputs make(index_t B, index_t L, index_t H, index_t K, index_t V) { return make_qkv(B, L, H, K, V); }
   static std::vector<std::string> timed() { return {"q", "k", "v"}; }
-  static index_t batch(const inputs& in) { return in.at("q").extent(0); }
-  static std::vector<index_t> out_shape(const inputs& in) { return in.at("v").shape(); }
-  static std::vector<index_t> state_shape(const inputs& in, index_t n) {
-    return {n, in.at("q").extent(2), in.at("q").extent(3), in.at("v").extent(3)};
-  }
   template <class T>
   static void call(const typed<T>& in, tensor<T>& o, const tensor<T>& s0, tensor<T>& s1,
                    std::span<const std::int64_t> cu, const run_options& opt, bool reference) {
     linear_attn_args<T> a;
-    a.q = in.at("q").template view<4>();
-    a.k = in.at("k").template view<4>();
-    a.v = in.at("v").template view<4>();
-    a.o = o.template view<4>();
-    a.initial_state = s0.template view<4>();
-    a.final_state = s1.template view<4>();
-    a.cu_seqlens = cu;
+    bind(a, in, o, s0, s1, cu);
     a.map = map;
     a.normalize = normalize;
     if (reference) reference::linear_attn(a);
